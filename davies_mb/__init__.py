@@ -1,0 +1,46 @@
+"""davies-mb: many-body thermalization with the Davies master equation.
+
+Build spin chains with quimb, diagonalize them exactly (with symmetry sectors), couple them weakly to
+thermal baths and study their relaxation with the Davies (secular, weak-coupling, KMS) generator.
+
+>>> import davies_mb as dm
+>>> chain = dm.xxz(L=6, delta=0.5, j2=0.3)
+>>> spec = dm.diagonalize(chain)
+>>> gen = dm.DaviesGenerator(spec, couplings=[chain.pauli("x", 0) + chain.pauli("z", 1)],
+...                          bath=dm.OhmicBath(beta=1.0), strength=0.1)
+>>> round(gen.gap() / 0.1**2, 6) > 0
+True
+"""
+
+from .baths import Bath, DrudeLorentzBath, OhmicBath
+from .davies import CheckReport, DaviesGenerator
+from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
+from .operators import pauli, site_operator, spin_operator
+from .sectors import sector_basis, sector_dimension, sector_labels
+from .spectrum import Spectrum, diagonalize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bath",
+    "CheckReport",
+    "DaviesGenerator",
+    "DrudeLorentzBath",
+    "OhmicBath",
+    "SpinChain",
+    "Spectrum",
+    "diagonalize",
+    "heisenberg",
+    "ising",
+    "j1j2",
+    "pauli",
+    "sector_basis",
+    "sector_dimension",
+    "sector_labels",
+    "site_operator",
+    "spin_operator",
+    "tfim",
+    "xx",
+    "xxz",
+    "__version__",
+]

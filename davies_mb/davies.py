@@ -1,0 +1,720 @@
+r"""The Davies generator: secular, weak-coupling, KMS-detailed-balance master equation.
+
+Conventions (PHYSICS.md sections 2-3, :math:`\hbar = 1`):
+
+.. math::
+
+    \mathcal{L}(\rho) = -i[H + \lambda^2 H_{LS}, \rho]
+      + \lambda^2 \sum_\alpha \sum_\omega \gamma_\alpha(\omega)
+        \Big(A_\alpha(\omega)\rho A_\alpha(\omega)^\dagger
+             - \tfrac12 \{A_\alpha(\omega)^\dagger A_\alpha(\omega), \rho\}\Big),
+
+:math:`A(\omega) = \sum_{\epsilon'-\epsilon=\omega} \Pi(\epsilon) A \Pi(\epsilon')`, so :math:`\omega > 0` lowers
+the energy by :math:`\omega`; :math:`\gamma(-\omega) = e^{-\beta\omega}\gamma(\omega)`.
+
+How it is computed (never the :math:`d^2\times d^2` superoperator unless asked for):
+
+* In the eigenbasis, :math:`\mathcal{L}` maps :math:`|i\rangle\langle j|` into the span of
+  :math:`|k\rangle\langle l|` with :math:`E_k - E_l = E_i - E_j`: it is block diagonal over Bohr-frequency
+  classes :math:`\nu`. On every class the Hamiltonian part is the scalar :math:`-i\nu`, and the dissipator's
+  matrix element from :math:`(i,j)` to :math:`(k,l)` is
+
+  .. math:: \lambda^2 \sum_\alpha \gamma_\alpha(E_i - E_k) A^\alpha_{ki} \overline{A^\alpha_{lj}}
+            - \tfrac{\lambda^2}{2}(K_{ki}\delta_{lj} + \delta_{ki}K_{jl}),
+     \qquad K = \sum_{\alpha,\omega}\gamma_\alpha(\omega) A_\alpha(\omega)^\dagger A_\alpha(\omega),
+
+  where :math:`K` is block diagonal over degenerate levels.
+* With one temperature, the similarity :math:`X_{ij} = (p_i p_j)^{1/4} Y_{ij}` (:math:`p` the Gibbs
+  weights) turns every block into a Hermitian matrix, whose jump weights are the symmetric rates
+  :math:`\sqrt{\gamma(\omega)\gamma(-\omega)} = \gamma(|\omega|) e^{-\beta|\omega|/2}`: KMS detailed balance
+  makes :math:`\mathcal{L}` self-adjoint, its spectrum real (up to :math:`-i\nu`), and its population
+  problem the symmetric matrix :math:`\pi^{-1/2} W \pi^{1/2}`.
+* The :math:`\nu = 0` block (populations and coherences inside degenerate levels) is one dense Hermitian
+  matrix of size :math:`\sum_\epsilon g_\epsilon^2`. Coherence classes made of one pair of non-degenerate
+  levels (the bulk) decay at the closed-form rate
+  :math:`\tfrac12(K_a + K_b) - \sum_\alpha \gamma_\alpha(0) A^\alpha_{aa} A^\alpha_{bb}`; classes with
+  degenerate levels or degenerate Bohr frequencies are small dense blocks.
+* Every dissipative quantity is proportional to :math:`\lambda^2`: the eigen-data are computed once at
+  :math:`\lambda = 1` and shared by :meth:`DaviesGenerator.with_strength` copies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from . import _checks
+from .baths import Bath
+from .spectrum import Spectrum, group_levels
+
+__all__ = ["DaviesGenerator", "CheckReport"]
+
+_CHUNK = 2**22  # elements per chunk of vectorized pair work (bounds temporary memory)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """Residuals of the generator's defining properties (all relative, ideally ~1e-13).
+
+    Attributes
+    ----------
+    trace : float
+        :math:`\\max |\\mathrm{tr}\\,\\mathcal{L}(X)|` over the populations block, relative to the largest rate.
+    gibbs : float
+        :math:`\\|\\mathcal{L}(e^{-\\beta H}/Z)\\|_{\\max}` relative to the largest rate (one temperature only).
+    kms : float
+        :math:`\\max |W_{nm} p_m - W_{mn} p_n|` of the Pauli rates built from the un-symmetrized
+        :math:`\\gamma(\\omega)`, relative to the largest flux (one temperature only).
+    hermiticity : float
+        Asymmetry of the symmetrized population block (self-adjointness in the KMS inner product).
+    """
+
+    trace: float
+    gibbs: float
+    kms: float
+    hermiticity: float
+
+    def ok(self, tol: float = 1e-9) -> bool:
+        """True when every residual is below ``tol``."""
+        return all(v <= tol for v in (self.trace, self.gibbs, self.kms, self.hermiticity) if np.isfinite(v))
+
+
+class _Core:
+    """Eigen-data of a Davies generator at lambda = 1 (shared between strengths; filled lazily)."""
+
+    def __init__(self, spectrum: Spectrum, A: list, baths: list, lamb_shift: bool):
+        self.spec = spectrum
+        self.A = A  # couplings in the eigenbasis, (n, n) each
+        self.baths = baths
+        self.lamb_shift = lamb_shift
+        n = spectrum.n
+        self.n = n
+        self.li = spectrum.level_index
+        self.eps = spectrum.level_energies
+        self.g = spectrum.degeneracies
+        betas = {b.beta for b in baths}
+        self.single_beta = len(betas) == 1
+        self.beta = baths[0].beta if self.single_beta else None
+        self.symmetric = self.single_beta and not lamb_shift
+        self.real = all(np.isrealobj(a) for a in A)
+        # Level-resolved rates: wl[c, b] = eps_b - eps_c, energy given to the bath when b -> c.
+        wl = self.eps[None, :] - self.eps[:, None]
+        self.gamma_l = [b.gamma(wl) for b in baths]  # un-symmetrized (used for K and KMS checks)
+        if self.single_beta:
+            # symmetric rates sqrt(gamma(w) gamma(-w)) = gamma(|w|) exp(-beta |w| / 2), stable for large beta w
+            aw = np.abs(wl)
+            self.rate_l = [b.gamma(aw) * np.exp(-0.5 * b.beta * aw) for b in baths]
+            e0 = spectrum.energies[0]
+            self.scale = np.exp(-0.25 * self.beta * (spectrum.energies - e0))  # p_i^{1/4} up to Z^{1/4}
+            pw = spectrum.gibbs_weights(self.beta)
+            self.pgibbs = pw
+        else:
+            self.rate_l = self.gamma_l
+            self.scale = np.ones(n)
+            self.pgibbs = None
+        self.ls_l = None
+        if lamb_shift:
+            uniq, inv = np.unique(np.round(wl, 12), return_inverse=True)
+            if uniq.size > 20000:
+                raise ValueError(
+                    f"lamb_shift=True needs S(w) at {uniq.size} distinct Bohr frequencies (principal-value "
+                    "integrals); that is too many for this system size: use lamb_shift=False (the Lamb shift "
+                    "commutes with H and changes neither populations nor the Gibbs state)"
+                )
+            self.ls_l = [np.asarray(b.lamb_shift(uniq))[inv].reshape(wl.shape) for b in baths]
+        self._levels_members()
+        self._compute_K()
+        self._w0 = None
+        self._classes = None
+        self._small = None
+
+    # -- structure ---------------------------------------------------------------------------------
+    def _levels_members(self):
+        li, g = self.li, self.g
+        starts = np.concatenate([[0], np.cumsum(g)[:-1]])
+        self.level_start = starts
+        # members[g] = (levels with degeneracy g, member index matrix (nl_g, g))
+        self.members = {}
+        for gv in np.unique(g):
+            levs = np.flatnonzero(g == gv)
+            M = starts[levs][:, None] + np.arange(gv)[None, :]
+            self.members[int(gv)] = (levs, M)
+        # nu = 0 block: all pairs (i, j) inside one level, level-major, row-major inside a level
+        I0, J0 = [], []
+        for gv, (levs, M) in self.members.items():
+            I0.append(np.repeat(M, gv, axis=1).ravel())
+            J0.append(np.tile(M, (1, gv)).ravel())
+        I0, J0 = np.concatenate(I0), np.concatenate(J0)
+        order = np.lexsort((J0, I0))
+        self.I0, self.J0 = I0[order], J0[order]
+        self.pop_pos = np.flatnonzero(self.I0 == self.J0)  # positions of populations inside the nu=0 vector
+
+    def _compute_K(self):
+        """K = sum_w gamma(w) A(w)^dag A(w) (and H_LS) as sparse matrices with intra-level blocks only."""
+        n, li = self.n, self.li
+        rows, cols, vals, lsv = [], [], [], []
+        for gv, (levs, M) in self.members.items():
+            Kb = np.zeros((levs.size, gv, gv), dtype=complex)
+            Lb = np.zeros((levs.size, gv, gv), dtype=complex) if self.lamb_shift else None
+            for a, A in enumerate(self.A):
+                for c0 in range(0, n, max(1, _CHUNK // max(1, levs.size * gv))):
+                    ks = slice(c0, min(n, c0 + max(1, _CHUNK // max(1, levs.size * gv))))
+                    G = self.gamma_l[a][li[ks]][:, levs]  # (chunk, nl_g): rate of b -> lev(k)
+                    Ak = A[ks][:, M]  # (chunk, nl_g, g)
+                    Kb += np.einsum("kb,kbs,kbt->bst", G, Ak.conj(), Ak)
+                    if Lb is not None:
+                        S = self.ls_l[a][li[ks]][:, levs]
+                        Lb += np.einsum("kb,kbs,kbt->bst", S, Ak.conj(), Ak)
+            rows.append(np.repeat(M, gv, axis=1).ravel())
+            cols.append(np.tile(M, (1, gv)).ravel())
+            vals.append(Kb.ravel())
+            if Lb is not None:
+                lsv.append(Lb.ravel())
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        vals = np.concatenate(vals)
+        if self.real:
+            vals = vals.real
+        self.K = sp.csr_array((vals, (rows, cols)), shape=(n, n))
+        self.HLS = sp.csr_array((np.concatenate(lsv), (rows, cols)), shape=(n, n)) if self.lamb_shift else None
+        self.Kdiag = np.real(self.K.diagonal())
+
+    # -- dense blocks ------------------------------------------------------------------------------
+    def block(self, I, J):
+        """Dissipative block (lambda = 1, symmetric frame if one temperature) on the pairs (I, J).
+
+        ``M[(k,l),(i,j)] = sum_a R_a[lev k, lev i] A_ki conj(A_lj) - (K_ki d_lj + d_ki K_jl)/2
+        - i (HLS_ki d_lj - d_ki HLS_jl)``. Valid when all pairs share one Bohr frequency.
+        """
+        I, J = np.asarray(I), np.asarray(J)
+        m = I.size
+        dtype = np.float64 if (self.real and not self.lamb_shift) else np.complex128
+        _checks.check_memory("a Bohr-frequency block of the Davies generator", (m, m), dtype)
+        out = np.zeros((m, m), dtype=dtype)
+        lI = self.li[I]
+        step = max(1, _CHUNK // max(m, 1))
+        for r0 in range(0, m, step):
+            r = slice(r0, min(m, r0 + step))
+            acc = np.zeros((r.stop - r.start, m), dtype=dtype)
+            for a, A in enumerate(self.A):
+                R = self.rate_l[a][lI[r]][:, lI]
+                acc += R * A[np.ix_(I[r], I)] * A[np.ix_(J[r], J)].conj()
+            out[r] = acc
+        sameJ = J[:, None] == J[None, :]
+        sameI = I[:, None] == I[None, :]
+        KI = self.K[I][:, I].toarray()
+        KJ = self.K[J][:, J].toarray()
+        out -= 0.5 * (KI * sameJ + sameI * KJ.T)
+        if self.lamb_shift:
+            HI = self.HLS[I][:, I].toarray()
+            HJ = self.HLS[J][:, J].toarray()
+            out += -1j * (HI * sameJ - sameI * HJ.T)
+        return out
+
+    @property
+    def hermitian(self) -> bool:
+        return self.symmetric
+
+    def w0(self):
+        """Eigen-decomposition of the nu = 0 block: (mu, Q, Qinv) with M = Q diag(mu) Qinv."""
+        if self._w0 is None:
+            M = self.block(self.I0, self.J0)
+            self._w0_matrix = M
+            if self.hermitian:
+                mu, Q = sla.eigh(M, check_finite=False)
+                self._w0 = (mu, Q, None)
+            else:
+                mu, Q = sla.eig(M, check_finite=False)
+                self._w0 = (mu, Q, np.linalg.inv(Q))
+        return self._w0
+
+    def w0_matrix(self):
+        if self._w0 is None and not hasattr(self, "_w0_matrix"):
+            self._w0_matrix = self.block(self.I0, self.J0)
+        return self._w0_matrix
+
+    # -- Bohr classes ------------------------------------------------------------------------------
+    def classes(self):
+        """Level pairs (a, b), eps_a > eps_b, grouped into Bohr-frequency classes.
+
+        Returns ``(pa, pb, nu, cls, multi)``: arrays over level pairs sorted by nu, class id of each pair,
+        and a boolean marking pairs whose class has more than one level pair (degenerate Bohr frequencies).
+        """
+        if self._classes is None:
+            nl = self.eps.size
+            pa, pb = np.triu_indices(nl, k=1)  # eps ascending: b = pa < a = pb
+            pa, pb = pb, pa
+            nu = self.eps[pa] - self.eps[pb]
+            order = np.argsort(nu, kind="stable")
+            pa, pb, nu = pa[order], pb[order], nu[order]
+            cls, centers = group_levels(nu, self.spec.level_tol)
+            counts = np.bincount(cls)
+            multi = counts[cls] > 1
+            self._classes = (pa, pb, nu, cls, multi)
+        return self._classes
+
+    def single_nondeg(self):
+        """Level pairs of non-degenerate levels alone in their Bohr class: (a, b, nu) as state indices."""
+        pa, pb, nu, cls, multi = self.classes()
+        ok = ~multi & (self.g[pa] == 1) & (self.g[pb] == 1)
+        st = self.level_start
+        return st[pa[ok]], st[pb[ok]], nu[ok]
+
+    def pair_rates(self, a, b):
+        """Closed-form decay rates (lambda = 1) of coherences between non-degenerate levels."""
+        r = 0.5 * (self.Kdiag[a] + self.Kdiag[b])
+        for k, A in enumerate(self.A):
+            g0 = self.rate_l[k][0, 0]  # symmetric or not, the w = 0 rate is gamma(0)
+            d = np.real(np.diagonal(A))
+            r -= g0 * d[a] * d[b]
+        return r
+
+    def small_blocks(self):
+        """Dense blocks for classes with degenerate levels or degenerate Bohr frequencies.
+
+        Returns a list of ``(I, J, nu, mu, Q, Qinv)``: element indices of the nu > 0 half, the Bohr
+        frequency, and the eigen-decomposition of the lambda = 1 dissipative block.
+        """
+        if self._small is None:
+            pa, pb, nu, cls, multi = self.classes()
+            special = multi | (self.g[pa] > 1) | (self.g[pb] > 1)
+            out = []
+            if np.any(special):
+                sel = np.flatnonzero(special)
+                cl = cls[sel]
+                bounds = np.flatnonzero(np.diff(cl)) + 1
+                for grp in np.split(sel, bounds):
+                    I, J = [], []
+                    for a, b in zip(pa[grp], pb[grp]):
+                        ma = self.level_start[a] + np.arange(self.g[a])
+                        mb = self.level_start[b] + np.arange(self.g[b])
+                        I.append(np.repeat(ma, mb.size))
+                        J.append(np.tile(mb, ma.size))
+                    I, J = np.concatenate(I), np.concatenate(J)
+                    M = self.block(I, J)
+                    if self.hermitian:
+                        mu, Q = np.linalg.eigh(M)
+                        Qi = None
+                    else:
+                        mu, Q = np.linalg.eig(M)
+                        Qi = np.linalg.inv(Q)
+                    out.append((I, J, float(np.mean(nu[grp])), mu, Q, Qi))
+            self._small = out
+        return self._small
+
+
+def _as_list(x):
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+class DaviesGenerator:
+    r"""Davies generator of a system weakly coupled to thermal baths.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        From :func:`davies_mb.diagonalize` (full space or one sector the couplings leave invariant).
+    couplings : operator or sequence of operators
+        Hermitian system operators :math:`A_\alpha` in the full computational basis (numpy, scipy sparse
+        or quimb). Each couples to its own independent bath.
+    bath : Bath or sequence of Bath
+        One bath for all couplings (independent copies), or one per coupling.
+    strength : float
+        The coupling :math:`\lambda`; every dissipative rate scales as :math:`\lambda^2`.
+    lamb_shift : bool
+        Include :math:`H_{LS} = \sum_\omega S(\omega) A(\omega)^\dagger A(\omega)` (commutes with H).
+
+    Notes
+    -----
+    Density matrices go in and come out in the computational basis. The generator is exact for
+    degenerate spectra: levels and Bohr frequencies are grouped with the spectrum's ``level_tol``.
+    """
+
+    def __init__(self, spectrum: Spectrum, couplings, bath, strength: float = 1.0, lamb_shift: bool = False,
+                 *, _core: _Core | None = None):
+        self.strength = _checks.check_positive("strength", strength)
+        if _core is not None:
+            self._core = _core
+            self.spectrum = _core.spec
+            return
+        if not isinstance(spectrum, Spectrum):
+            raise TypeError(f"spectrum must be a davies_mb.Spectrum (from dm.diagonalize), got {type(spectrum).__name__}")
+        self.spectrum = spectrum
+        ops = _as_list(couplings)
+        if not ops:
+            raise ValueError("couplings is empty: give at least one Hermitian system operator")
+        baths = _as_list(bath)
+        for b in baths:
+            if not isinstance(b, Bath):
+                raise TypeError(f"bath must be a davies_mb Bath (e.g. dm.OhmicBath(beta=1.0)), got {type(b).__name__}")
+        if len(baths) == 1:
+            baths = baths * len(ops)
+        if len(baths) != len(ops):
+            raise ValueError(
+                f"got {len(ops)} couplings but {len(baths)} baths: give one bath for all couplings or one per coupling"
+            )
+        A_eig = []
+        for k, op in enumerate(ops):
+            name = f"couplings[{k}]"
+            op = _checks.as_operator(name, op, spectrum.dim, hermitian=True)
+            norm = abs(op).max() if sp.issparse(op) else np.max(np.abs(op))
+            if not norm > 0:
+                raise ValueError(f"{name} is the zero operator: a zero coupling gives no dissipation; drop it")
+            Ae = spectrum.to_eigenbasis(op)
+            if np.iscomplexobj(Ae) and not np.any(Ae.imag):
+                Ae = np.ascontiguousarray(Ae.real)
+            A_eig.append(Ae)
+        self._core = _Core(spectrum, A_eig, baths, bool(lamb_shift))
+
+    # -- construction helpers ----------------------------------------------------------------------
+    def with_strength(self, strength: float) -> "DaviesGenerator":
+        """The same generator at another coupling strength, reusing every eigen-decomposition."""
+        return DaviesGenerator(self.spectrum, None, None, strength, _core=self._core)
+
+    @property
+    def baths(self) -> list:
+        return list(self._core.baths)
+
+    @property
+    def beta(self) -> float | None:
+        """The common inverse temperature (None when the baths have different temperatures)."""
+        return self._core.beta
+
+    def __repr__(self) -> str:
+        c = self._core
+        return (f"DaviesGenerator(n={c.n}, levels={c.eps.size}, couplings={len(c.A)}, "
+                f"strength={self.strength}, beta={c.beta})")
+
+    # -- spectrum of the generator -----------------------------------------------------------------
+    @property
+    def _lam2(self) -> float:
+        return self.strength**2
+
+    def _zero_tol(self) -> float:
+        c = self._core
+        scale = max(float(np.max(np.abs(c.Kdiag))), 1e-300)
+        return 1e-9 * scale
+
+    def _w0_eigs(self):
+        mu, Q, Qi = self._core.w0()
+        return mu, Q, Qi
+
+    def kernel_dimension(self) -> int:
+        """Number of independent stationary states (dimension of the kernel of L)."""
+        mu = self._w0_eigs()[0]
+        return int(np.sum(np.abs(mu) <= self._zero_tol()))
+
+    def relaxation_rates(self, k: int = 5) -> np.ndarray:
+        r"""The ``k`` smallest nonzero decay rates :math:`-\mathrm{Re}\,\mu` of :math:`\mathcal{L}`, ascending.
+
+        Every eigenvalue counts once (a coherence mode and its complex conjugate count twice).
+        """
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        c = self._core
+        tol = self._zero_tol()
+        cand = []
+        mu = -np.real(self._w0_eigs()[0])
+        cand.append(mu[mu > tol])
+        a, b, _ = c.single_nondeg()
+        for s in range(0, a.size, _CHUNK):
+            r = c.pair_rates(a[s:s + _CHUNK], b[s:s + _CHUNK])
+            r = np.partition(r, min(k, r.size) - 1)[:k] if r.size > k else r
+            cand.append(np.repeat(r, 2))  # nu and -nu
+        for I, J, nu, m, Q, Qi in c.small_blocks():
+            cand.append(np.repeat(-np.real(m), 2))
+        allr = np.sort(np.concatenate(cand))[:k]
+        return allr * self._lam2
+
+    def gap(self) -> float:
+        r"""Spectral gap :math:`\Delta = \min\{-\mathrm{Re}\,\mu : \mu \in \mathrm{spec}(\mathcal{L}), \mu \neq 0\}`."""
+        r = self.relaxation_rates(1)
+        return float(r[0]) if r.size else np.inf
+
+    def relaxation_time(self) -> float:
+        """:math:`\\tau = 1/\\Delta`."""
+        return 1.0 / self.gap()
+
+    # -- stationary states -------------------------------------------------------------------------
+    def _kernel(self):
+        """Right and left kernel vectors of the nu = 0 block (columns), biorthonormal: Lk^dag Rk = 1."""
+        mu, Q, Qi = self._w0_eigs()
+        sel = np.flatnonzero(np.abs(mu) <= self._zero_tol())
+        if self._core.hermitian:
+            Rk = Q[:, sel]
+            return Rk, Rk
+        Rk = Q[:, sel]
+        Lk = Qi[sel, :].conj().T
+        return Rk, Lk
+
+    def _vec0_to_matrix(self, v) -> np.ndarray:
+        c = self._core
+        X = np.zeros((c.n, c.n), dtype=complex)
+        X[c.I0, c.J0] = v
+        return X
+
+    def _eig_from_sym(self, Y: np.ndarray) -> np.ndarray:
+        s = self._core.scale
+        return Y * np.outer(s, s)
+
+    def _sym_from_eig(self, X: np.ndarray) -> np.ndarray:
+        s = self._core.scale
+        return X / np.outer(s, s)
+
+    def stationary_states(self) -> list:
+        """A basis of the stationary manifold, in the computational basis.
+
+        When the conserved quantities commute (the usual case: symmetry sectors), the basis is made of
+        the density matrices :math:`P_s e^{-\\beta H} P_s / \\mathrm{tr}(P_s e^{-\\beta H})` on the invariant
+        subspaces; otherwise an orthonormal Hermitian basis of the kernel. Its length is the kernel
+        dimension.
+        """
+        c = self._core
+        Rk, Lk = self._kernel()
+        kdim = Rk.shape[1]
+        spec = self.spectrum
+        if kdim == 1:
+            X = self._eig_from_sym(self._vec0_to_matrix(Rk[:, 0]))
+            X = X / np.trace(X)
+            return [self._hermitize(spec.from_eigenbasis(X))]
+        # conserved quantities (Heisenberg fixed points) in the eigenbasis
+        Qs = [self._sym_from_eig(self._vec0_to_matrix(Lk[:, k]).conj()) if False else
+              self._heis_from_sym(Lk[:, k]) for k in range(kdim)]
+        projs = _minimal_projectors(Qs, rng=np.random.default_rng(12345))
+        if projs is not None and len(projs) == kdim and c.symmetric:
+            states = []
+            for P in projs:
+                X = self._eig_from_sym(np.zeros((c.n, c.n)))  # placeholder shape
+                Dp = c.pgibbs
+                X = P * Dp[None, :] @ P.conj().T if False else (P * Dp[None, :]) @ P.conj().T
+                states.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
+            return states
+        # generic: Hermitian orthonormal basis of the kernel
+        mats = [self._eig_from_sym(self._vec0_to_matrix(Rk[:, k])) for k in range(kdim)]
+        herm = []
+        for X in mats:
+            herm += [X + X.conj().T, 1j * (X - X.conj().T)]
+        flat = np.array([h.ravel() for h in herm])
+        u, s, vh = np.linalg.svd(flat, full_matrices=False)
+        basis = []
+        for row in vh[:kdim]:
+            H = row.reshape(c.n, c.n)
+            H = 0.5 * (H + H.conj().T)
+            tr = np.trace(H).real
+            if abs(tr) > 1e-12:
+                H = H / tr
+            basis.append(spec.from_eigenbasis(H))
+        return basis
+
+    def _heis_from_sym(self, v) -> np.ndarray:
+        """Heisenberg-picture fixed point (eigenbasis) from a left kernel vector in the symmetric frame."""
+        Y = self._vec0_to_matrix(v)
+        s = self._core.scale
+        return Y / np.outer(s, s) * (s[0] ** 2 if s.size else 1.0)
+
+    @staticmethod
+    def _hermitize(X):
+        X = 0.5 * (X + X.conj().T)
+        return X.real if not np.any(np.abs(X.imag) > 0) else X
+
+    def conserved_quantities(self) -> list:
+        r"""A basis of the conserved quantities :math:`X` with :math:`\mathcal{L}^\dagger(X) = 0`.
+
+        Hermitian operators in the computational basis, as many as stationary states. For one bath
+        temperature they are :math:`\sigma^{-1/2} \rho_s \sigma^{-1/2}` restricted to levels, i.e. the
+        commutant of :math:`H` and all :math:`A_\alpha(\omega)` with :math:`\gamma_\alpha(\omega) > 0`.
+        """
+        Rk, Lk = self._kernel()
+        out = []
+        for k in range(Lk.shape[1]):
+            Q = self._heis_from_sym(Lk[:, k])
+            Q = 0.5 * (Q + Q.conj().T) if np.linalg.norm(Q + Q.conj().T) > 1e-12 * np.linalg.norm(Q) else 0.5j * (Q - Q.conj().T)
+            out.append(self._hermitize(self.spectrum.from_eigenbasis(Q)))
+        return out
+
+    def stationary_state(self, rho0) -> np.ndarray:
+        r""":math:`\lim_{t\to\infty} e^{t\mathcal{L}}\rho_0`: the projection of :math:`\rho_0` onto the kernel."""
+        X0 = self._to_eig_state(rho0)
+        c = self._core
+        Rk, Lk = self._kernel()
+        y0 = self._sym_from_eig(X0)[c.I0, c.J0]
+        coeff = Lk.conj().T @ y0
+        Xinf = self._eig_from_sym(self._vec0_to_matrix(Rk @ coeff))
+        return self._hermitize(self.spectrum.from_eigenbasis(Xinf))
+
+    # -- dynamics ----------------------------------------------------------------------------------
+    def _to_eig_state(self, rho0) -> np.ndarray:
+        spec = self.spectrum
+        if isinstance(rho0, (list, tuple)):
+            rho0 = np.asarray(rho0)
+        rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
+        rho = rho.toarray() if sp.issparse(rho) else np.asarray(rho)
+        V = spec.vectors
+        X0 = V.conj().T @ rho @ V
+        if spec.n < spec.dim:
+            tr_full, tr_sec = np.trace(rho), np.trace(X0)
+            if abs(tr_full - tr_sec) > 1e-8 * max(1.0, abs(tr_full)):
+                raise ValueError(
+                    f"rho0 has weight {abs(tr_full - tr_sec):.3g} outside the sector {spec.sector} that the "
+                    "spectrum covers; project it first or diagonalize the full space"
+                )
+        return X0
+
+    def _evolve_eig(self, X0: np.ndarray, times: np.ndarray):
+        """Generator yielding X(t) in the eigenbasis for each time."""
+        c = self._core
+        lam2 = self._lam2
+        Y0 = self._sym_from_eig(X0)
+        mu0, Q0, Q0i = self._w0_eigs()
+        y0 = Y0[c.I0, c.J0]
+        c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
+        a, b, nu = c.single_nondeg()
+        r = c.pair_rates(a, b) if a.size else np.zeros(0)
+        yab, yba = Y0[a, b], Y0[b, a]
+        small = c.small_blocks()
+        small_c = []
+        for I, J, nub, m, Q, Qi in small:
+            Qinv = Q.conj().T if Qi is None else Qi
+            small_c.append((Qinv @ Y0[I, J], Qinv.conj() @ Y0[J, I]))
+        s = np.outer(c.scale, c.scale)
+        for t in times:
+            Y = np.zeros((c.n, c.n), dtype=complex)
+            Y[c.I0, c.J0] = Q0 @ (np.exp(lam2 * mu0 * t) * c0)
+            if a.size:
+                ph = np.exp((-1j * nu - lam2 * r) * t)
+                Y[a, b] = ph * yab
+                Y[b, a] = ph.conj() * yba
+            for (I, J, nub, m, Q, Qi), (cu, cl) in zip(small, small_c):
+                e = np.exp((-1j * nub + lam2 * m) * t)
+                Y[I, J] = Q @ (e * cu)
+                Y[J, I] = Q.conj() @ (e.conj() * cl)
+            yield Y * s
+
+    def evolve(self, rho0, times) -> np.ndarray:
+        r""":math:`\rho(t) = e^{t\mathcal{L}}\rho_0` at each of ``times``; shape ``(len(times), d, d)``.
+
+        Exact: populations through the eigen-decomposition of the symmetric rate block, coherences
+        analytically (or through their small blocks).
+        """
+        times = _check_times(times)
+        spec = self.spectrum
+        _checks.check_memory("the evolved density matrices", (times.size, spec.dim, spec.dim), np.complex128,
+                             hint="Use expect(ops, rho0, times), which stores only expectation values.")
+        X0 = self._to_eig_state(rho0)
+        out = np.empty((times.size, spec.dim, spec.dim), dtype=complex)
+        for k, X in enumerate(self._evolve_eig(X0, times)):
+            out[k] = spec.from_eigenbasis(X)
+        return out
+
+    def expect(self, ops, rho0, times) -> np.ndarray:
+        r""":math:`\mathrm{tr}(O\,\rho(t))` for each operator and time; shape ``(len(ops), len(times))``."""
+        times = _check_times(times)
+        ops = _as_list(ops)
+        spec = self.spectrum
+        Oe = [spec.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spec.dim, hermitian=False))
+              for k, o in enumerate(ops)]
+        X0 = self._to_eig_state(rho0)
+        out = np.empty((len(Oe), times.size), dtype=complex)
+        for k, X in enumerate(self._evolve_eig(X0, times)):
+            for j, O in enumerate(Oe):
+                out[j, k] = np.sum(O.T * X)
+        if all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T):
+            return out.real
+        return out
+
+    # -- superoperator -----------------------------------------------------------------------------
+    def superoperator(self, basis: str = "computational") -> np.ndarray:
+        r"""The :math:`d^2\times d^2` matrix of :math:`\mathcal{L}` (column stacking), for small systems.
+
+        ``vec(rho) = rho.reshape(-1, order="F")``, ``vec(A rho B) = (B^T \otimes A) vec(rho)``.
+        ``basis="eigen"`` gives it in the eigenbasis of H.
+        """
+        _checks.check_choice("basis", basis, ("computational", "eigen"))
+        c = self._core
+        n = c.n
+        _checks.check_memory("the superoperator", (n * n, n * n), np.complex128,
+                             hint="Use gap(), evolve() or expect(), which work block by block.")
+        lam2 = self._lam2
+        Lm = np.zeros((n * n, n * n), dtype=complex)
+        sc = c.scale
+
+        def place(I, J, M, nu):
+            # M acts on Y (symmetric frame); X = s_I s_J Y. Column stacking: vec index of (i, j) = i + n j
+            idx = I + n * J
+            f = sc[I] * sc[J]
+            Lm[np.ix_(idx, idx)] += lam2 * (f[:, None] * M / f[None, :]) - 1j * nu * np.eye(I.size)
+
+        place(c.I0, c.J0, c.w0_matrix(), 0.0)
+        a, b, nu = c.single_nondeg()
+        if a.size:
+            r = c.pair_rates(a, b)
+            Lm[a + n * b, a + n * b] = -1j * nu - lam2 * r
+            Lm[b + n * a, b + n * a] = 1j * nu - lam2 * r
+        for I, J, nub, m, Q, Qi in c.small_blocks():
+            M = c.block(I, J)
+            place(I, J, M, nub)
+            place(J, I, M.conj(), -nub)
+        if basis == "eigen":
+            return Lm
+        V = self.spectrum.vectors
+        T = np.kron(V.conj(), V)
+        return T @ Lm @ T.conj().T
+
+    # -- checks ------------------------------------------------------------------------------------
+    def check(self) -> CheckReport:
+        """Residuals of trace preservation, Gibbs stationarity, KMS detailed balance and self-adjointness."""
+        c = self._core
+        M = c.w0_matrix()
+        scale = max(float(np.max(np.abs(M))), 1e-300)
+        herm = float(np.max(np.abs(M - M.conj().T))) / scale if c.symmetric else np.nan
+        # trace functional on the symmetric frame: tr X = sum_i s_i^2 Y_ii
+        t = np.zeros(M.shape[0])
+        t[c.pop_pos] = c.scale[c.I0[c.pop_pos]] ** 2
+        trace = float(np.max(np.abs(t @ M))) / (scale * max(np.max(t), 1e-300))
+        if c.single_beta:
+            gibbs_y = np.zeros(M.shape[0])
+            gibbs_y[c.pop_pos] = c.pgibbs[c.I0[c.pop_pos]] / c.scale[c.I0[c.pop_pos]] ** 2
+            gibbs_res = float(np.max(np.abs(M @ gibbs_y))) / (scale * np.max(np.abs(gibbs_y)))
+            # Pauli rates from the un-symmetrized gamma: W_nm = sum_a gamma(E_m - E_n) |A_nm|^2
+            li = c.li
+            W = np.zeros((c.n, c.n))
+            for k, A in enumerate(c.A):
+                W += c.gamma_l[k][np.ix_(li, li)] * np.abs(A) ** 2
+            p = c.pgibbs
+            flux = W * p[None, :]
+            kms = float(np.max(np.abs(flux - flux.T))) / max(float(np.max(flux)), 1e-300)
+        else:
+            gibbs_res = kms = np.nan
+        return CheckReport(trace=trace, gibbs=gibbs_res, kms=kms, hermiticity=herm)
+
+
+def _check_times(times) -> np.ndarray:
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"times must be a 1-d array of finite times >= 0, got {times!r}")
+    return t
+
+
+def _minimal_projectors(Qs, rng, tol=1e-8):
+    """Spectral projectors of a random element of the span of commuting Hermitian ``Qs`` (eigenbasis).
+
+    Returns a list of isometries ``P`` (columns span one joint eigenspace), or None if the Qs do not
+    commute (non-abelian conserved algebra).
+    """
+    H = [0.5 * (Q + Q.conj().T) for Q in Qs] + [0.5j * (Q - Q.conj().T) for Q in Qs]
+    H = [h for h in H if np.linalg.norm(h) > 1e-12]
+    for x in H:
+        for y in H:
+            if np.linalg.norm(x @ y - y @ x) > 1e-7 * max(np.linalg.norm(x) * np.linalg.norm(y), 1e-300):
+                return None
+    R = sum(rng.normal() * h / np.linalg.norm(h) for h in H)
+    w, U = np.linalg.eigh(R)
+    idx, centers = group_levels(w, tol * max(1.0, float(np.max(np.abs(w)))))
+    return [U[:, idx == k] for k in range(centers.size)]

@@ -1,0 +1,338 @@
+r"""Exact diagonalization: the immutable :class:`Spectrum` and :func:`diagonalize`.
+
+A spectrum is stored block by block: each block is one symmetry sector with its isometry ``P``
+(computational basis -> sector basis) and its eigenvectors ``U`` in the sector basis, so that the
+eigenvectors in the computational basis are the columns of ``P @ U``. Basis changes of operators then
+cost one small matmul per pair of blocks that the operator connects, instead of one ``d x d x d`` product.
+
+Degenerate levels: eigenvalues are sorted ascending and consecutive eigenvalues closer than ``level_tol``
+belong to one level (PHYSICS.md section 3). The default tolerance is ``1e4 * eps * max(1, width)``,
+``eps`` the double-precision machine epsilon and ``width`` the spectral width.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cached_property
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from . import _checks
+
+__all__ = ["Spectrum", "SpectrumBlock", "diagonalize", "default_level_tol", "group_levels"]
+
+
+def default_level_tol(energies) -> float:
+    """Default level-grouping tolerance: ``1e4 * eps * max(1, spectral width)``."""
+    e = np.asarray(energies, dtype=float)
+    width = float(e.max() - e.min()) if e.size else 0.0
+    return 1e4 * np.finfo(float).eps * max(1.0, width)
+
+
+def group_levels(sorted_values: np.ndarray, tol: float):
+    """Group ascending values into clusters whose consecutive gaps are <= ``tol``.
+
+    Returns ``(index, centers)``: the cluster of each value and each cluster's mean value.
+    """
+    v = np.asarray(sorted_values, dtype=float)
+    if v.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    breaks = np.diff(v) > tol
+    index = np.concatenate([[0], np.cumsum(breaks)]).astype(np.int64)
+    counts = np.bincount(index)
+    centers = np.bincount(index, weights=v) / counts
+    return index, centers
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SpectrumBlock:
+    """One symmetry block of a spectrum.
+
+    Attributes
+    ----------
+    cols : ndarray of int
+        Positions of this block's eigenvalues in the spectrum's ascending ``energies``.
+    vecs : ndarray
+        Eigenvectors in the block's basis, shape ``(D, len(cols))``.
+    rows : ndarray of int or None
+        When the block's basis is a set of computational basis states (S^z sectors), their indices.
+    basis : sparse array or None
+        Otherwise the isometry ``P`` (shape ``(d, D)``); ``None`` with ``rows=None`` means the full space.
+    label : dict
+        The sector label (empty for the full space).
+    """
+
+    cols: np.ndarray
+    vecs: np.ndarray
+    rows: np.ndarray | None = None
+    basis: sp.csr_array | None = None
+    label: dict = dataclasses.field(default_factory=dict)
+
+    def embed(self, dim: int):
+        """Isometry of this block as a sparse ``(dim, D)`` array."""
+        D = self.vecs.shape[0]
+        if self.basis is not None:
+            return self.basis
+        if self.rows is not None:
+            return sp.csr_array((np.ones(D), (self.rows, np.arange(D))), shape=(dim, D))
+        return sp.identity(dim, format="csr")
+
+    def restrict(self, op, other: "SpectrumBlock"):
+        """``P_self^dag op P_other`` (sparse or dense, same kind as ``op``)."""
+        if self.rows is not None and other.rows is not None:
+            return op[self.rows][:, other.rows] if sp.issparse(op) else op[np.ix_(self.rows, other.rows)]
+        dim = op.shape[0]
+        Pa, Pb = self.embed(dim), other.embed(dim)
+        return Pa.conj().T @ op @ Pb
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Spectrum:
+    r"""Eigen-decomposition :math:`H = \sum_n E_n |n\rangle\langle n|`, immutable.
+
+    Attributes
+    ----------
+    energies : ndarray
+        Eigenvalues in ascending order, shape ``(n,)``.
+    blocks : tuple of SpectrumBlock
+        Symmetry blocks (a single block for a plain ``eigh``).
+    dim : int
+        Dimension ``d`` of the computational basis the eigenvectors live in. ``n < d`` when the
+        spectrum is one symmetry sector.
+    level_tol : float
+        Eigenvalues closer than this (consecutively) form one degenerate level.
+    sector : dict or None
+        The sector label when the spectrum covers one sector only.
+    """
+
+    energies: np.ndarray
+    blocks: tuple
+    dim: int
+    level_tol: float
+    sector: dict | None = None
+
+    # -- levels ------------------------------------------------------------------------------------
+    @cached_property
+    def _levels(self):
+        return group_levels(self.energies, self.level_tol)
+
+    @property
+    def level_index(self) -> np.ndarray:
+        """Level of each eigenvalue (``int`` array of length ``n``)."""
+        return self._levels[0]
+
+    @property
+    def level_energies(self) -> np.ndarray:
+        """Energy of each distinct level (mean of its eigenvalues), ascending."""
+        return self._levels[1]
+
+    @property
+    def degeneracies(self) -> np.ndarray:
+        """Degeneracy of each level."""
+        return np.bincount(self.level_index)
+
+    @property
+    def levels(self) -> list:
+        """Index arrays of the eigenvalues in each level."""
+        idx = self.level_index
+        bounds = np.flatnonzero(np.diff(idx)) + 1
+        return np.split(np.arange(idx.size), bounds)
+
+    @property
+    def n(self) -> int:
+        """Number of eigenstates."""
+        return int(self.energies.size)
+
+    @property
+    def is_real(self) -> bool:
+        """True when every eigenvector (and basis) is real."""
+        return all(np.isrealobj(b.vecs) and (b.basis is None or np.isrealobj(b.basis.data)) for b in self.blocks)
+
+    # -- eigenvectors and basis changes -----------------------------------------------------------
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """Eigenvectors as the columns of a dense ``(d, n)`` array (built on demand)."""
+        _checks.check_memory("the dense eigenvector matrix", (self.dim, self.n), self._dtype)
+        V = np.zeros((self.dim, self.n), dtype=self._dtype)
+        for b in self.blocks:
+            if b.rows is not None:
+                V[np.ix_(b.rows, b.cols)] = b.vecs
+            elif b.basis is not None:
+                V[:, b.cols] = b.basis @ b.vecs
+            else:
+                V[:, b.cols] = b.vecs
+        return V
+
+    @property
+    def _dtype(self):
+        return np.float64 if self.is_real else np.complex128
+
+    def to_eigenbasis(self, op, *, check_sector: bool = True) -> np.ndarray:
+        r"""Matrix elements :math:`\langle m|O|n\rangle` in the eigenbasis (dense ``(n, n)``).
+
+        Computed block by block: :math:`U_a^\dagger (P_a^\dagger O P_b) U_b`, skipping pairs of blocks
+        that ``op`` does not connect. For a one-sector spectrum, ``op`` must leave the sector invariant
+        (checked: otherwise the projected dynamics would be silently wrong).
+        """
+        op = _checks.as_operator("op", op, self.dim, hermitian=False)
+        if check_sector and self.n < self.dim:
+            self._check_invariant(op)
+        dtype = np.result_type(self._dtype, op.dtype)
+        _checks.check_memory("an operator in the eigenbasis", (self.n, self.n), dtype)
+        out = np.zeros((self.n, self.n), dtype=dtype)
+        if len(self.blocks) == 1 and self.blocks[0].rows is None and self.blocks[0].basis is None:
+            U = self.blocks[0].vecs
+            out[:] = U.conj().T @ (op @ U)
+            return out
+        for a in self.blocks:
+            for b in self.blocks:
+                sub = a.restrict(op, b)
+                if sp.issparse(sub):
+                    if sub.nnz == 0:
+                        continue
+                elif not np.any(sub):
+                    continue
+                out[np.ix_(a.cols, b.cols)] = a.vecs.conj().T @ (sub @ b.vecs)
+        return out
+
+    def from_eigenbasis(self, X: np.ndarray) -> np.ndarray:
+        r"""Back to the computational basis: :math:`V X V^\dagger` (dense ``(d, d)``)."""
+        X = np.asarray(X)
+        if X.shape != (self.n, self.n):
+            raise ValueError(f"X must have shape {(self.n, self.n)} (eigenbasis), got {X.shape}")
+        V = self.vectors
+        return V @ X @ V.conj().T
+
+    def _check_invariant(self, op) -> None:
+        V = self.vectors
+        OV = op @ V
+        leak = OV - V @ (V.conj().T @ OV)
+        err = float(np.max(np.abs(leak))) if leak.size else 0.0
+        scale = float(np.max(np.abs(OV))) if OV.size else 0.0
+        if err > 1e-8 * max(scale, 1e-300):
+            raise ValueError(
+                f"the operator does not leave the sector {self.sector} invariant (leak {err:.2e}); "
+                "diagonalize the full space (sector=None) when a coupling changes the sector"
+            )
+
+    # -- thermal states ----------------------------------------------------------------------------
+    def gibbs_weights(self, beta) -> np.ndarray:
+        r"""Gibbs populations :math:`p_n = e^{-\beta E_n}/Z` in the eigenbasis (stable: shifted by E_0)."""
+        beta = _checks.check_beta(beta)
+        w = np.exp(-beta * (self.energies - self.energies[0]))
+        return w / w.sum()
+
+    def gibbs(self, beta) -> np.ndarray:
+        r"""Gibbs state :math:`e^{-\beta H}/Z` as a dense matrix in the computational basis."""
+        p = self.gibbs_weights(beta)
+        V = self.vectors
+        return (V * p) @ V.conj().T
+
+    def expect(self, op, weights) -> float:
+        """:math:`\\sum_n w_n \\langle n|O|n\\rangle` for populations ``weights`` in the eigenbasis."""
+        Od = np.real(np.diag(self.to_eigenbasis(op)))
+        return float(Od @ np.asarray(weights))
+
+
+def _eigh(H) -> tuple[np.ndarray, np.ndarray]:
+    H = H.toarray() if sp.issparse(H) else np.asarray(H)
+    if np.iscomplexobj(H) and not np.any(H.imag):
+        H = H.real
+    # 'evr' (MRRR) is the fastest LAPACK driver for all eigenpairs of a dense symmetric matrix
+    return sla.eigh(H, driver="evr", check_finite=False)
+
+
+def diagonalize(system, sector: dict | None = None, *, blocks="auto", level_tol: float | None = None,
+                ) -> Spectrum:
+    r"""Diagonalize a Hamiltonian exactly.
+
+    Parameters
+    ----------
+    system : SpinChain or array_like or sparse matrix
+        A chain from :mod:`davies_mb.models`, or a Hermitian matrix in the computational basis.
+    sector : dict, optional
+        One symmetry sector of a chain, ``dict(sz=0, k=0, parity=1, flip=1)`` (any subset). The spectrum
+        then covers that sector only (``n < d``); its eigenvectors are embedded in the full space.
+    blocks : "auto", None or tuple of str
+        For the full space of a chain: symmetries used to block-diagonalize. ``"auto"`` uses total
+        :math:`S^z` when the chain conserves it (one ``eigh`` per sector: much faster than one big one);
+        ``None`` forces one dense ``eigh``; a tuple like ``("sz", "k")`` uses those sectors.
+    level_tol : float, optional
+        Level-grouping tolerance (default :func:`default_level_tol`).
+
+    Returns
+    -------
+    Spectrum
+    """
+    from .models import SpinChain
+
+    if isinstance(system, SpinChain):
+        chain = system
+        if sector is not None:
+            sector = chain.check_sector(sector)
+            from .sectors import sector_basis
+
+            P = sector_basis(chain.L, **sector)
+            if P.shape[1] == 0:
+                raise ValueError(f"sector {sector} is empty for L={chain.L}")
+            _checks.check_memory(f"the sector {sector} Hamiltonian", (P.shape[1],) * 2, np.float64)
+            E, U = _eigh(chain.hamiltonian(sector=sector))
+            blk = _make_block(np.arange(E.size), U, P, sector)
+            return _finish([E], [blk], chain.dim, level_tol, sector=sector)
+        syms = _auto_blocks(chain) if blocks == "auto" else (tuple(blocks) if blocks else ())
+        for s in syms:
+            if s not in chain.symmetries:
+                raise ValueError(f"blocks={blocks!r}: the chain has no {s!r} symmetry; it has {sorted(chain.symmetries)}")
+        if not syms:
+            _checks.check_memory("the dense Hamiltonian", (chain.dim, chain.dim), np.float64,
+                                 hint="Use a symmetry sector (sector=dict(sz=...)) or blocks=('sz',).")
+            E, U = _eigh(chain.hamiltonian(sparse=True))
+            return _finish([E], [SpectrumBlock(np.arange(E.size), U)], chain.dim, level_tol)
+        from .sectors import sector_basis, sector_labels
+
+        Es, blks = [], []
+        labels = sector_labels(chain.L, syms)
+        H = chain.hamiltonian(sparse=True)
+        offset = 0
+        for lab in labels:
+            P = sector_basis(chain.L, **lab)
+            Hs = P.conj().T @ H @ P
+            E, U = _eigh(Hs)
+            blks.append(_make_block(np.arange(offset, offset + E.size), U, P, lab))
+            Es.append(E)
+            offset += E.size
+        return _finish(Es, blks, chain.dim, level_tol)
+
+    if sector is not None:
+        raise ValueError("sector= needs a SpinChain (a bare matrix carries no symmetry information)")
+    H = _checks.as_operator("H", system)
+    _checks.check_memory("the dense Hamiltonian", H.shape, H.dtype)
+    E, U = _eigh(H)
+    return _finish([E], [SpectrumBlock(np.arange(E.size), U)], H.shape[0], level_tol)
+
+
+def _auto_blocks(chain):
+    return ("sz",) if "sz" in chain.symmetries and chain.L >= 4 else ()
+
+
+def _make_block(cols, U, P, label):
+    P = sp.csr_array(P)
+    # An S^z sector is a plain selection of basis states: keep the indices, not the matrix.
+    if P.nnz == P.shape[1] and np.all(P.data == 1) and np.all(np.diff(P.indptr) <= 1):
+        coo = P.tocoo()
+        order = np.argsort(coo.col)
+        return SpectrumBlock(cols, U, rows=coo.row[order].astype(np.int64), label=dict(label))
+    return SpectrumBlock(cols, U, basis=P, label=dict(label))
+
+
+def _finish(Es, blks, dim, level_tol, sector=None) -> Spectrum:
+    E = np.concatenate(Es)
+    order = np.argsort(E, kind="stable")
+    pos = np.empty_like(order)
+    pos[order] = np.arange(order.size)
+    blocks = tuple(dataclasses.replace(b, cols=pos[b.cols]) for b in blks)
+    E = E[order]
+    tol = default_level_tol(E) if level_tol is None else _checks.check_positive("level_tol", level_tol)
+    return Spectrum(E, blocks, int(dim), float(tol), sector)
