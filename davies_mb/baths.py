@@ -171,6 +171,25 @@ class Bath(abc.ABC):
     :meth:`spectral_density`, :attr:`gamma_zero` and :meth:`lamb_shift` -- is
     implemented here, once.
 
+    Examples
+    --------
+    A new bath is a frozen dataclass with two small methods::
+
+        @dataclasses.dataclass(frozen=True)
+        class GaussianBath(Bath):
+            beta: float
+            eta: float = 1.0
+            cutoff: float = 1.0
+
+            def __post_init__(self):
+                self._check_common()  # validates beta
+
+            def _reduced_spectral_density(self, a):  # J(a)/a, a >= 0
+                return self.eta * np.exp(-((a / self.cutoff) ** 2))
+
+            def _frequency_scale(self):
+                return self.cutoff
+
     Notes
     -----
     Sign convention: :math:`\omega > 0` is emission (the system loses
@@ -369,8 +388,16 @@ class Bath(abc.ABC):
         if abs(w) > d:
             near = quad(g, w - d, w + d, weight="cauchy", wvar=w)
         else:  # the kink of gamma at v = 0 lies in the window: symmetric form
-            pts = [abs(w)] if w != 0.0 else None
-            near = quad(lambda u: (g(w + u) - g(w - u)) / u, 0.0, d, points=pts)
+            # the integrand is singular-ish (kink, or |v|^(s-1) for s > 1) at
+            # u = |w| and decays from there on the scale |w|: split geometrically
+            pts = abs(w) * 4.0 ** np.arange(0, 60)
+            pts = pts[(pts > 0.0) & (pts < d)]
+            near = quad(
+                lambda u: (g(w + u) - g(w - u)) / u,
+                0.0,
+                d,
+                points=pts if pts.size else None,
+            )
 
         def f(v: float) -> float:  # regular tail integrand gamma(v)/(w - v)
             return g(v) / (w - v)
@@ -392,7 +419,7 @@ class Bath(abc.ABC):
 
         # right tail [w + d, inf): gamma decays on the scale of the cutoff
         lo = w + d
-        hi = max(lo, 0.0) + 64.0 * max(wc, thermal) + 64.0 * scales[0]
+        hi = max(lo, 0.0) + 64.0 * max(wc, thermal)
         right = finite_piece(lo, hi) + quad(f, hi, np.inf)
         # left tail (-inf, w - d]: gamma(-x) = exp(-beta x) gamma(x) decays faster
         hi_l = w - d

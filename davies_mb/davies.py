@@ -56,6 +56,7 @@ from .spectrum import Spectrum, group_levels
 __all__ = ["DaviesGenerator", "CheckReport"]
 
 _CHUNK = 2**22  # elements per chunk of vectorized pair work (bounds temporary memory)
+_DENSE_W0 = 1500  # above this size the nu = 0 block's slow modes come from Lanczos, not a full eigh
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +133,8 @@ class _Core:
         self._compute_K()
         self._w0 = None
         self._classes = None
+        self._top = None
+        self._groups = None
         self._small = None
 
     # -- structure ---------------------------------------------------------------------------------
@@ -159,7 +162,10 @@ class _Core:
         """K = sum_w gamma(w) A(w)^dag A(w) (and H_LS) as sparse matrices with intra-level blocks only."""
         n, li = self.n, self.li
         rows, cols, vals, lsv = [], [], [], []
+        self.Kblk, self.LSblk = {}, {}
+        self.lev_pos = np.zeros(self.eps.size, dtype=np.int64)
         for gv, (levs, M) in self.members.items():
+            self.lev_pos[levs] = np.arange(levs.size)
             Kb = np.zeros((levs.size, gv, gv), dtype=complex)
             Lb = np.zeros((levs.size, gv, gv), dtype=complex) if self.lamb_shift else None
             for a, A in enumerate(self.A):
@@ -171,6 +177,8 @@ class _Core:
                     if Lb is not None:
                         S = self.ls_l[a][li[ks]][:, levs]
                         Lb += np.einsum("kb,kbs,kbt->bst", S, Ak.conj(), Ak)
+            self.Kblk[int(gv)] = Kb
+            self.LSblk[int(gv)] = Lb
             rows.append(np.repeat(M, gv, axis=1).ravel())
             cols.append(np.tile(M, (1, gv)).ravel())
             vals.append(Kb.ravel())
@@ -233,6 +241,36 @@ class _Core:
                 self._w0 = (mu, Q, np.linalg.inv(Q))
         return self._w0
 
+    def w0_top(self, k):
+        """The k eigenvalues of the nu = 0 block closest to zero (largest real part) and their vectors.
+
+        Dense eigen-decomposition for small blocks (cached); for large Hermitian blocks, Lanczos
+        (``scipy.sparse.linalg.eigsh``, seeded start vector) on the dense block: the slow modes are the
+        algebraically largest eigenvalues of a negative semidefinite matrix.
+        Returns ``(mu, R, Lk)``: eigenvalues sorted by decreasing real part, right vectors and left
+        vectors (columns, biorthonormal).
+        """
+        D0 = self.I0.size
+        if self._w0 is not None or D0 <= _DENSE_W0 or not self.hermitian:
+            mu, Q, Qi = self.w0()
+            order = np.argsort(-np.real(mu), kind="stable")[:k]
+            R = Q[:, order]
+            Lk = R if Qi is None else Qi[order, :].conj().T
+            return mu[order], R, Lk
+        key = min(k, D0 - 2)
+        cached = self._top
+        if cached is not None and cached[0].size >= key:
+            mu, R = cached
+            return mu[:key], R[:, :key], R[:, :key]
+        M = self.w0_matrix()
+        v0 = np.random.default_rng(20261128).normal(size=D0)
+        ncv = min(D0, max(2 * key + 1, 40))
+        mu, R = spla.eigsh(M, k=key, which="LA", v0=v0, ncv=ncv, tol=1e-13)
+        order = np.argsort(-mu, kind="stable")
+        mu, R = mu[order], R[:, order]
+        self._top = (mu, R)
+        return mu, R, R
+
     def w0_matrix(self):
         if self._w0 is None and not hasattr(self, "_w0_matrix"):
             self._w0_matrix = self.block(self.I0, self.J0)
@@ -274,36 +312,110 @@ class _Core:
             r -= g0 * d[a] * d[b]
         return r
 
-    def small_blocks(self):
-        """Dense blocks for classes with degenerate levels or degenerate Bohr frequencies.
+    def special_groups(self):
+        """Coherence classes that are not one pair of non-degenerate levels, in batches of equal shape.
 
-        Returns a list of ``(I, J, nu, mu, Q, Qinv)``: element indices of the nu > 0 half, the Bohr
-        frequency, and the eigen-decomposition of the lambda = 1 dissipative block.
+        Returns a list of ``(pa, pb, I, J, nu)``: level pairs (``pa``, ``pb``: arrays of length P, or
+        None for a class of several level pairs), element indices ``I, J`` of shape ``(P, m)`` (the
+        nu > 0 half) and the Bohr frequencies ``nu`` (P,).
         """
-        if self._small is None:
+        if self._groups is None:
             pa, pb, nu, cls, multi = self.classes()
-            special = multi | (self.g[pa] > 1) | (self.g[pb] > 1)
-            out = []
-            if np.any(special):
-                sel = np.flatnonzero(special)
-                cl = cls[sel]
-                bounds = np.flatnonzero(np.diff(cl)) + 1
+            st, g = self.level_start, self.g
+            groups = []
+            single = ~multi & ((g[pa] > 1) | (g[pb] > 1))
+            if np.any(single):
+                ga_all, gb_all = g[pa[single]], g[pb[single]]
+                sa, sb, snu = pa[single], pb[single], nu[single]
+                for ga, gb in sorted(set(zip(ga_all.tolist(), gb_all.tolist()))):
+                    sel = (ga_all == ga) & (gb_all == gb)
+                    A_, B_ = sa[sel], sb[sel]
+                    Ma = st[A_][:, None] + np.arange(ga)[None, :]
+                    Mb = st[B_][:, None] + np.arange(gb)[None, :]
+                    I = np.repeat(Ma, gb, axis=1)  # element (s, t) row-major
+                    J = np.tile(Mb, (1, ga))
+                    groups.append((A_, B_, I, J, snu[sel]))
+            if np.any(multi):
+                sel = np.flatnonzero(multi)
+                bounds = np.flatnonzero(np.diff(cls[sel])) + 1
                 for grp in np.split(sel, bounds):
                     I, J = [], []
                     for a, b in zip(pa[grp], pb[grp]):
-                        ma = self.level_start[a] + np.arange(self.g[a])
-                        mb = self.level_start[b] + np.arange(self.g[b])
+                        ma = st[a] + np.arange(g[a])
+                        mb = st[b] + np.arange(g[b])
                         I.append(np.repeat(ma, mb.size))
                         J.append(np.tile(mb, ma.size))
-                    I, J = np.concatenate(I), np.concatenate(J)
-                    M = self.block(I, J)
-                    if self.hermitian:
-                        mu, Q = np.linalg.eigh(M)
-                        Qi = None
-                    else:
-                        mu, Q = np.linalg.eig(M)
-                        Qi = np.linalg.inv(Q)
-                    out.append((I, J, float(np.mean(nu[grp])), mu, Q, Qi))
+                    groups.append((None, None, np.concatenate(I)[None, :], np.concatenate(J)[None, :],
+                                   np.array([np.mean(nu[grp])])))
+            self._groups = groups
+        return self._groups
+
+    def group_blocks(self, grp, rows=slice(None)):
+        """Dissipative blocks (lambda = 1) of a batch from :meth:`special_groups`: shape (P, m, m)."""
+        pa, pb, I, J, nu = grp
+        if pa is None:
+            return self.block(I[0], J[0])[None]
+        pa, pb = pa[rows], pb[rows]
+        ga, gb = int(self.g[pa[0]]), int(self.g[pb[0]])
+        st = self.level_start
+        Ma = st[pa][:, None] + np.arange(ga)[None, :]
+        Mb = st[pb][:, None] + np.arange(gb)[None, :]
+        P, m = pa.size, ga * gb
+        cplx = not (self.real and not self.lamb_shift)
+        out = np.zeros((P, ga, gb, ga, gb), dtype=complex if cplx else float)
+        for a, A in enumerate(self.A):
+            g0 = self.rate_l[a][0, 0]
+            Aaa = A[Ma[:, :, None], Ma[:, None, :]]
+            Abb = A[Mb[:, :, None], Mb[:, None, :]]
+            out += g0 * np.einsum("pus,pvt->puvst", Aaa, Abb.conj())
+        Kaa = self.Kblk[ga][self.lev_pos[pa]]
+        Kbb = self.Kblk[gb][self.lev_pos[pb]]
+        if not cplx:
+            Kaa, Kbb = Kaa.real, Kbb.real
+        Ia, Ib = np.eye(ga), np.eye(gb)
+        out -= 0.5 * (np.einsum("pus,vt->puvst", Kaa, Ib) + np.einsum("us,ptv->puvst", Ia, Kbb))
+        if self.lamb_shift:
+            Haa = self.LSblk[ga][self.lev_pos[pa]]
+            Hbb = self.LSblk[gb][self.lev_pos[pb]]
+            out += -1j * (np.einsum("pus,vt->puvst", Haa, Ib) - np.einsum("us,ptv->puvst", Ia, Hbb))
+        return out.reshape(P, m, m)
+
+    def _batches(self, grp):
+        pa, pb, I, J, nu = grp
+        P, m = I.shape
+        step = max(1, _CHUNK // (m * m * 4))
+        for r0 in range(0, P, step):
+            yield slice(r0, min(P, r0 + step))
+
+    def small_rates(self, k):
+        """The k smallest decay rates (lambda = 1) of every special class, counted with multiplicity."""
+        out = []
+        for grp in self.special_groups():
+            for r in self._batches(grp):
+                M = self.group_blocks(grp, r)
+                mu = np.linalg.eigvalsh(M) if self.hermitian else np.linalg.eigvals(M)
+                rates = -np.real(mu).ravel()
+                if rates.size > k:
+                    rates = np.partition(rates, k - 1)[:k]
+                out.append(rates)
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def small_blocks(self):
+        """Eigen-decompositions of the special classes: list of ``(I, J, nu, mu, Q, Qi)`` batches."""
+        if self._small is None:
+            out = []
+            for grp in self.special_groups():
+                pa, pb, I, J, nu = grp
+                _checks.check_memory("the coherence blocks of degenerate levels", (I.shape[0], I.shape[1], I.shape[1]),
+                                     np.complex128, hint="Use a symmetry sector or a smaller system for evolve().")
+                M = self.group_blocks(grp)
+                if self.hermitian:
+                    mu, Q = np.linalg.eigh(M)
+                    Qi = None
+                else:
+                    mu, Q = np.linalg.eig(M)
+                    Qi = np.linalg.inv(Q)
+                out.append((I, J, nu, mu, Q, Qi))
             self._small = out
         return self._small
 
@@ -406,10 +518,22 @@ class DaviesGenerator:
         mu, Q, Qi = self._core.w0()
         return mu, Q, Qi
 
+    def _slow_w0(self, k_nonzero: int):
+        """Kernel and the ``k_nonzero`` slowest nonzero modes of the nu = 0 block (lambda = 1)."""
+        c = self._core
+        tol = self._zero_tol()
+        k = k_nonzero + 6
+        while True:
+            mu, R, Lk = c.w0_top(k)
+            nz = np.abs(mu) > tol
+            if np.sum(nz) >= k_nonzero or mu.size >= c.I0.size - 2 or mu.size < k:
+                return mu, R, Lk, ~nz
+            k *= 2
+
     def kernel_dimension(self) -> int:
         """Number of independent stationary states (dimension of the kernel of L)."""
-        mu = self._w0_eigs()[0]
-        return int(np.sum(np.abs(mu) <= self._zero_tol()))
+        mu, R, Lk, zero = self._slow_w0(1)
+        return int(np.sum(zero))
 
     def relaxation_rates(self, k: int = 5) -> np.ndarray:
         r"""The ``k`` smallest nonzero decay rates :math:`-\mathrm{Re}\,\mu` of :math:`\mathcal{L}`, ascending.
@@ -421,15 +545,15 @@ class DaviesGenerator:
         c = self._core
         tol = self._zero_tol()
         cand = []
-        mu = -np.real(self._w0_eigs()[0])
+        mu, R, Lk, zero = self._slow_w0(k)
+        mu = -np.real(mu)
         cand.append(mu[mu > tol])
         a, b, _ = c.single_nondeg()
         for s in range(0, a.size, _CHUNK):
             r = c.pair_rates(a[s:s + _CHUNK], b[s:s + _CHUNK])
             r = np.partition(r, min(k, r.size) - 1)[:k] if r.size > k else r
             cand.append(np.repeat(r, 2))  # nu and -nu
-        for I, J, nu, m, Q, Qi in c.small_blocks():
-            cand.append(np.repeat(-np.real(m), 2))
+        cand.append(np.repeat(c.small_rates(k), 2))
         allr = np.sort(np.concatenate(cand))[:k]
         return allr * self._lam2
 
@@ -445,14 +569,8 @@ class DaviesGenerator:
     # -- stationary states -------------------------------------------------------------------------
     def _kernel(self):
         """Right and left kernel vectors of the nu = 0 block (columns), biorthonormal: Lk^dag Rk = 1."""
-        mu, Q, Qi = self._w0_eigs()
-        sel = np.flatnonzero(np.abs(mu) <= self._zero_tol())
-        if self._core.hermitian:
-            Rk = Q[:, sel]
-            return Rk, Rk
-        Rk = Q[:, sel]
-        Lk = Qi[sel, :].conj().T
-        return Rk, Lk
+        mu, R, Lk, zero = self._slow_w0(1)
+        return R[:, zero], Lk[:, zero]
 
     def _vec0_to_matrix(self, v) -> np.ndarray:
         c = self._core
@@ -581,8 +699,8 @@ class DaviesGenerator:
         small = c.small_blocks()
         small_c = []
         for I, J, nub, m, Q, Qi in small:
-            Qinv = Q.conj().T if Qi is None else Qi
-            small_c.append((Qinv @ Y0[I, J], Qinv.conj() @ Y0[J, I]))
+            Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
+            small_c.append((np.einsum("pij,pj->pi", Qinv, Y0[I, J]), np.einsum("pij,pj->pi", Qinv.conj(), Y0[J, I])))
         s = np.outer(c.scale, c.scale)
         for t in times:
             Y = np.zeros((c.n, c.n), dtype=complex)
@@ -592,9 +710,9 @@ class DaviesGenerator:
                 Y[a, b] = ph * yab
                 Y[b, a] = ph.conj() * yba
             for (I, J, nub, m, Q, Qi), (cu, cl) in zip(small, small_c):
-                e = np.exp((-1j * nub + lam2 * m) * t)
-                Y[I, J] = Q @ (e * cu)
-                Y[J, I] = Q.conj() @ (e.conj() * cl)
+                e = np.exp((-1j * nub[:, None] + lam2 * m) * t)
+                Y[I, J] = np.einsum("pij,pj->pi", Q, e * cu)
+                Y[J, I] = np.einsum("pij,pj->pi", Q.conj(), e.conj() * cl)
             yield Y * s
 
     def evolve(self, rho0, times) -> np.ndarray:
@@ -657,10 +775,12 @@ class DaviesGenerator:
             r = c.pair_rates(a, b)
             Lm[a + n * b, a + n * b] = -1j * nu - lam2 * r
             Lm[b + n * a, b + n * a] = 1j * nu - lam2 * r
-        for I, J, nub, m, Q, Qi in c.small_blocks():
-            M = c.block(I, J)
-            place(I, J, M, nub)
-            place(J, I, M.conj(), -nub)
+        for grp in c.special_groups():
+            Ms = c.group_blocks(grp)
+            I, J, nub = grp[2], grp[3], grp[4]
+            for p in range(I.shape[0]):
+                place(I[p], J[p], Ms[p], nub[p])
+                place(J[p], I[p], Ms[p].conj(), -nub[p])
         if basis == "eigen":
             return Lm
         V = self.spectrum.vectors

@@ -240,8 +240,8 @@ def _eigh(H) -> tuple[np.ndarray, np.ndarray]:
     H = H.toarray() if sp.issparse(H) else np.asarray(H)
     if np.iscomplexobj(H) and not np.any(H.imag):
         H = H.real
-    # 'evr' (MRRR) is the fastest LAPACK driver for all eigenpairs of a dense symmetric matrix
-    return sla.eigh(H, driver="evr", check_finite=False)
+    # divide and conquer ('evd', numpy's choice) is the most robust fast driver for all eigenpairs
+    return sla.eigh(H, driver="evd", check_finite=False)
 
 
 def diagonalize(system, sector: dict | None = None, *, blocks="auto", level_tol: float | None = None,
