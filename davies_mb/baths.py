@@ -211,6 +211,28 @@ class Bath(abc.ABC):
     def _frequency_scale(self) -> float:
         """Return the frequency scale on which the spectral density decays."""
 
+    def _reduced_spectral_density_scalar(self, a: float) -> float:
+        """Scalar version of :meth:`_reduced_spectral_density` (for quadrature).
+
+        Subclasses may override it with ``math`` functions for speed: the Lamb
+        shift calls it a few thousand times per frequency.
+        """
+        return float(self._reduced_spectral_density(np.array([a]))[0])
+
+    def _gamma_scalar(self, v: float) -> float:
+        """Scalar twin of :meth:`_gamma_array` (same formula, ``math`` module)."""
+        beta = self.beta
+        a = abs(v)
+        x = beta * v
+        if abs(x) < _SERIES_CUTOFF:
+            x2 = x * x
+            ratio = (1.0 + x * 0.5 + x2 * (1.0 / 12.0) - x2 * x2 * (1.0 / 720.0)) / beta
+        elif x < -700.0:  # |expm1(-x)| = e^{-x} (1 - e^{x}) = e^{-x} to machine precision
+            ratio = a * math.exp(x)
+        else:
+            ratio = a / abs(math.expm1(-x))
+        return self._reduced_spectral_density_scalar(a) * ratio * _TWO_PI
+
     # ------------------------------------------------------------- rates
     def _gamma_array(self, w: np.ndarray) -> np.ndarray:
         """KMS rates for a validated float64 array (any shape); new array."""
@@ -368,11 +390,7 @@ class Bath(abc.ABC):
         wc = self._frequency_scale()
         thermal = 1.0 / beta
         scales = sorted({wc, thermal})
-        buf = np.empty(1)
-
-        def g(v: float) -> float:
-            buf[0] = v
-            return float(self._gamma_array(buf)[0])
+        g = self._gamma_scalar
 
         probe = np.array([0.0, -thermal, thermal, -wc, wc, 2.0 * wc, 4.0 * wc])
         g_ref = float(np.max(self._gamma_array(probe)))
@@ -535,6 +553,17 @@ class OhmicBath(Bath):
             out *= self.eta
         return out
 
+    def _reduced_spectral_density_scalar(self, a: float) -> float:
+        r = a / self.cutoff
+        if self.s == 1.0:
+            return self.eta * math.exp(-r)
+        p = self.s - 1.0
+        if r == 0.0:
+            return 0.0
+        if r > min(600.0, math.exp(min(600.0 / p, 700.0))):
+            return self.eta * math.exp(p * math.log(r) - r)
+        return self.eta * (r**p * math.exp(-r))
+
     def _frequency_scale(self) -> float:
         return self.cutoff * max(1.0, self.s)
 
@@ -584,6 +613,10 @@ class DrudeLorentzBath(Bath):
         if self.eta != 1.0:
             out *= self.eta
         return out
+
+    def _reduced_spectral_density_scalar(self, a: float) -> float:
+        q = self.cutoff / math.hypot(a, self.cutoff)
+        return self.eta * (q * q)
 
     def _frequency_scale(self) -> float:
         return self.cutoff

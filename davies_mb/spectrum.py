@@ -198,12 +198,34 @@ class Spectrum:
         return out
 
     def from_eigenbasis(self, X: np.ndarray) -> np.ndarray:
-        r"""Back to the computational basis: :math:`V X V^\dagger` (dense ``(d, d)``)."""
+        r"""Back to the computational basis: :math:`V X V^\dagger` (dense ``(d, d)``).
+
+        Block by block, :math:`\sum_{ab} P_a U_a X_{ab} U_b^\dagger P_b^\dagger`, skipping the pairs of
+        blocks where ``X`` vanishes (stationary states and Gibbs states live inside levels).
+        """
         X = np.asarray(X)
         if X.shape != (self.n, self.n):
             raise ValueError(f"X must have shape {(self.n, self.n)} (eigenbasis), got {X.shape}")
-        V = self.vectors
-        return V @ X @ V.conj().T
+        if np.iscomplexobj(X) and not np.any(X.imag):
+            X = X.real
+        dtype = np.result_type(self._dtype, X.dtype)
+        _checks.check_memory("a dense operator in the computational basis", (self.dim, self.dim), dtype)
+        if len(self.blocks) == 1 and self.blocks[0].rows is None and self.blocks[0].basis is None:
+            U = self.blocks[0].vecs
+            return U @ X @ U.conj().T
+        out = np.zeros((self.dim, self.dim), dtype=dtype)
+        for a in self.blocks:
+            for b in self.blocks:
+                Xab = X[np.ix_(a.cols, b.cols)]
+                if not np.any(Xab):
+                    continue
+                M = a.vecs @ Xab @ b.vecs.conj().T
+                if a.rows is not None and b.rows is not None:
+                    out[np.ix_(a.rows, b.rows)] += M
+                else:
+                    Pa, Pb = a.embed(self.dim), b.embed(self.dim)
+                    out += Pa @ (Pb @ M.conj().T).conj().T
+        return out
 
     def _check_invariant(self, op) -> None:
         V = self.vectors
@@ -226,9 +248,7 @@ class Spectrum:
 
     def gibbs(self, beta) -> np.ndarray:
         r"""Gibbs state :math:`e^{-\beta H}/Z` as a dense matrix in the computational basis."""
-        p = self.gibbs_weights(beta)
-        V = self.vectors
-        return (V * p) @ V.conj().T
+        return self.from_eigenbasis(np.diag(self.gibbs_weights(beta)))
 
     def expect(self, op, weights) -> float:
         """:math:`\\sum_n w_n \\langle n|O|n\\rangle` for populations ``weights`` in the eigenbasis."""

@@ -232,6 +232,47 @@ def test_large_arrays_are_vectorized_quickly():
     assert time.perf_counter() - t0 < 1.0  # ~0.03 s in practice
 
 
+@pytest.mark.parametrize("bath", ALL_BATHS, ids=BATH_IDS)
+def test_scalar_path_matches_array_path(bath):
+    """The Lamb-shift quadrature uses a math-module twin of gamma: same numbers."""
+    w = np.concatenate([-np.geomspace(1e4, 1e-300, 120), [0.0], np.geomspace(1e-300, 1e4, 120)])
+    w = np.append(w, [1e-3 / bath.beta, -1e-3 / bath.beta, 700.0 / bath.beta, -700.5 / bath.beta])
+    scalar = np.array([bath._gamma_scalar(float(v)) for v in w])
+    assert_allclose(scalar, bath.gamma(w), rtol=1e-14, atol=1e-300)
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianBath(Bath):
+    """A user-defined bath: J(w) = eta w exp(-(w/wc)^2), only the two hooks."""
+
+    beta: float
+    eta: float = 1.0
+    cutoff: float = 1.0
+
+    def __post_init__(self):
+        self._check_common()
+
+    def _reduced_spectral_density(self, a):
+        return self.eta * np.exp(-((a / self.cutoff) ** 2))
+
+    def _frequency_scale(self):
+        return self.cutoff
+
+
+def test_custom_subclass_gets_everything():
+    bath = GaussianBath(beta=2.0, eta=0.5, cutoff=1.5)
+    w = np.linspace(-3, 3, 13)
+    with np.errstate(invalid="ignore"):  # 0/0 at w = 0, replaced below
+        expected = TWO_PI * 0.5 * w * np.exp(-((w / 1.5) ** 2)) / (1 - np.exp(-2.0 * w))
+    expected[6] = TWO_PI * 0.5 / 2.0  # w = 0
+    assert_allclose(bath.gamma(w), expected, rtol=1e-13)
+    # default scalar hook; S(0) = -int_0^inf J(u)/u du = -eta wc sqrt(pi) / 2
+    assert_allclose(bath.lamb_shift(0.0), -0.5 * 1.5 * math.sqrt(math.pi) / 2, rtol=1e-9)
+    assert_allclose(bath.lamb_shift(0.7), lamb_shift_reference(bath, 0.7), rtol=1e-6)
+    with pytest.raises(ValueError, match="beta"):
+        GaussianBath(beta=-1.0)
+
+
 # --------------------------------------------------------------------------- #
 # Lamb shift
 # --------------------------------------------------------------------------- #
