@@ -94,7 +94,7 @@ def as_operator(name: str, op, dim: int | None = None, *, hermitian: bool = True
             op = op.toarray()
         else:
             op = sp.csr_array(op)
-    elif isinstance(op, np.ndarray) or hasattr(op, "__array__"):
+    elif isinstance(op, (np.ndarray, list, tuple)) or hasattr(op, "__array__"):
         op = np.asarray(op)
         if op.dtype == object or not (np.issubdtype(op.dtype, np.number)):
             raise TypeError(f"{name} must be a numeric matrix, got {_describe(op)}")

@@ -50,6 +50,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from . import _checks
+from ._kernels import add_jump_block
 from .baths import Bath
 from .spectrum import Spectrum, group_levels
 
@@ -110,7 +111,9 @@ class _Core:
         if self.single_beta:
             # symmetric rates sqrt(gamma(w) gamma(-w)) = gamma(|w|) exp(-beta |w| / 2), stable for large beta w
             aw = np.abs(wl)
-            self.rate_l = [b.gamma(aw) * np.exp(-0.5 * b.beta * aw) for b in baths]
+            # gamma(|w|) is gamma_l where w >= 0 and its transpose elsewhere (wl is antisymmetric)
+            self.rate_l = [np.where(wl >= 0, G, G.T) * np.exp(-0.5 * b.beta * aw)
+                           for G, b in zip(self.gamma_l, baths)]
             e0 = spectrum.energies[0]
             self.scale = np.exp(-0.25 * self.beta * (spectrum.energies - e0))  # p_i^{1/4} up to Z^{1/4}
             pw = spectrum.gibbs_weights(self.beta)
@@ -134,6 +137,7 @@ class _Core:
         self._w0 = None
         self._classes = None
         self._top = None
+        self._level_bounds = None
         self._groups = None
         self._small = None
 
@@ -199,29 +203,50 @@ class _Core:
         ``M[(k,l),(i,j)] = sum_a R_a[lev k, lev i] A_ki conj(A_lj) - (K_ki d_lj + d_ki K_jl)/2
         - i (HLS_ki d_lj - d_ki HLS_jl)``. Valid when all pairs share one Bohr frequency.
         """
-        I, J = np.asarray(I), np.asarray(J)
+        I, J = np.asarray(I, dtype=np.int64), np.asarray(J, dtype=np.int64)
         m = I.size
         dtype = np.float64 if (self.real and not self.lamb_shift) else np.complex128
         _checks.check_memory("a Bohr-frequency block of the Davies generator", (m, m), dtype)
         out = np.zeros((m, m), dtype=dtype)
         lI = self.li[I]
-        step = max(1, _CHUNK // max(m, 1))
-        for r0 in range(0, m, step):
-            r = slice(r0, min(m, r0 + step))
-            acc = np.zeros((r.stop - r.start, m), dtype=dtype)
-            for a, A in enumerate(self.A):
-                R = self.rate_l[a][lI[r]][:, lI]
-                acc += R * A[np.ix_(I[r], I)] * A[np.ix_(J[r], J)].conj()
-            out[r] = acc
-        sameJ = J[:, None] == J[None, :]
-        sameI = I[:, None] == I[None, :]
-        KI = self.K[I][:, I].toarray()
-        KJ = self.K[J][:, J].toarray()
-        out -= 0.5 * (KI * sameJ + sameI * KJ.T)
+        for a, A in enumerate(self.A):
+            add_jump_block(out, I, J, lI, self.rate_l[a], A)
+        # anticommutator -(K X + X K)/2: K lives inside levels, so (k,l) <- (i,l) with i in level(k),
+        # and (k,l) <- (k,j) with j in level(l). Find those columns by searching the sorted element keys.
+        n = self.n
+        keys = I * n + J
+        order = np.argsort(keys, kind="stable")
+        skeys = keys[order]
+        st, g = self.level_start, self.g
+        rows = np.arange(m)
+
+        def column_of(ii, jj):
+            kk = ii * n + jj
+            pos = np.searchsorted(skeys, kk)
+            pos = np.minimum(pos, m - 1)
+            found = skeys[pos] == kk
+            return order[pos], found
+
+        Kop = [(self.K, -0.5, -0.5)]
         if self.lamb_shift:
-            HI = self.HLS[I][:, I].toarray()
-            HJ = self.HLS[J][:, J].toarray()
-            out += -1j * (HI * sameJ - sameI * HJ.T)
+            Kop.append((self.HLS, -1j, 1j))
+        for Mat, c_left, c_right in Kop:
+            lk, ll = self.li[I], self.li[J]
+            for s in range(int(g.max())):
+                # left: (K X)_{kl} = sum_i K_{ki} X_{il}
+                ok = s < g[lk]
+                ii = np.where(ok, st[lk] + s, 0)
+                col, found = column_of(ii, J)
+                sel = ok & found
+                vals = np.asarray(Mat[I[sel], ii[sel]]).ravel()
+                np.add.at(out, (rows[sel], col[sel]), c_left * vals)
+                # right: (X K)_{kl} = sum_j X_{kj} K_{jl}
+                ok = s < g[ll]
+                jj = np.where(ok, st[ll] + s, 0)
+                col, found = column_of(I, jj)
+                sel = ok & found
+                vals = np.asarray(Mat[jj[sel], J[sel]]).ravel()
+                np.add.at(out, (rows[sel], col[sel]), c_right * vals)
         return out
 
     @property
@@ -264,7 +289,7 @@ class _Core:
             return mu[:key], R[:, :key], R[:, :key]
         M = self.w0_matrix()
         v0 = np.random.default_rng(20261128).normal(size=D0)
-        ncv = min(D0, max(2 * key + 1, 40))
+        ncv = min(D0, max(2 * key + 1, 24))
         mu, R = spla.eigsh(M, k=key, which="LA", v0=v0, ncv=ncv, tol=1e-13)
         order = np.argsort(-mu, kind="stable")
         mu, R = mu[order], R[:, order]
@@ -387,10 +412,21 @@ class _Core:
         for r0 in range(0, P, step):
             yield slice(r0, min(P, r0 + step))
 
-    def small_rates(self, k):
-        """The k smallest decay rates (lambda = 1) of every special class, counted with multiplicity."""
+    def small_rates(self, k, threshold=np.inf):
+        """The k smallest decay rates (lambda = 1) of every special class, counted with multiplicity.
+
+        Pairs of degenerate levels whose rates provably exceed ``threshold`` are skipped: for one pair
+        the block is :math:`g_0 A_{aa}\otimes\bar A_{bb} - (K_a\otimes 1 + 1\otimes K_b^T)/2`, so
+        every rate is at least :math:`(\min K_a + \min K_b)/2 - \sum_\alpha |g_0| \|A_{aa}\| \|A_{bb}\|`.
+        """
         out = []
         for grp in self.special_groups():
+            pa, pb, I, J, nu = grp
+            if pa is not None and np.isfinite(threshold) and self.hermitian:
+                keep = np.flatnonzero(self._rate_lower_bound(pa, pb) < threshold)
+                if keep.size == 0:
+                    continue
+                grp = (pa[keep], pb[keep], I[keep], J[keep], nu[keep])
             for r in self._batches(grp):
                 M = self.group_blocks(grp, r)
                 mu = np.linalg.eigvalsh(M) if self.hermitian else np.linalg.eigvals(M)
@@ -399,6 +435,22 @@ class _Core:
                     rates = np.partition(rates, k - 1)[:k]
                 out.append(rates)
         return np.concatenate(out) if out else np.zeros(0)
+
+    def _rate_lower_bound(self, pa, pb):
+        if self._level_bounds is None:
+            kmin = np.zeros(self.eps.size)
+            anorm = np.zeros((len(self.A), self.eps.size))
+            for g, (levs, M) in self.members.items():
+                kmin[levs] = np.linalg.eigvalsh(self.Kblk[g])[:, 0]
+                for a, A in enumerate(self.A):
+                    Ab = A[M[:, :, None], M[:, None, :]]
+                    anorm[a, levs] = np.sqrt(np.sum(np.abs(Ab) ** 2, axis=(1, 2)))  # Frobenius >= spectral
+            self._level_bounds = (kmin, anorm)
+        kmin, anorm = self._level_bounds
+        lb = 0.5 * (kmin[pa] + kmin[pb])
+        for a in range(len(self.A)):
+            lb -= abs(self.rate_l[a][0, 0]) * anorm[a, pa] * anorm[a, pb]
+        return lb
 
     def small_blocks(self):
         """Eigen-decompositions of the special classes: list of ``(I, J, nu, mu, Q, Qi)`` batches."""
@@ -522,7 +574,7 @@ class DaviesGenerator:
         """Kernel and the ``k_nonzero`` slowest nonzero modes of the nu = 0 block (lambda = 1)."""
         c = self._core
         tol = self._zero_tol()
-        k = k_nonzero + 6
+        k = k_nonzero + 2
         while True:
             mu, R, Lk = c.w0_top(k)
             nz = np.abs(mu) > tol
@@ -553,7 +605,10 @@ class DaviesGenerator:
             r = c.pair_rates(a[s:s + _CHUNK], b[s:s + _CHUNK])
             r = np.partition(r, min(k, r.size) - 1)[:k] if r.size > k else r
             cand.append(np.repeat(r, 2))  # nu and -nu
-        cand.append(np.repeat(c.small_rates(k), 2))
+        so_far = np.sort(np.concatenate(cand))
+        # the w0 list may be truncated (Lanczos): only rates below its largest entry are certain
+        threshold = so_far[k - 1] if so_far.size >= k else np.inf
+        cand.append(np.repeat(c.small_rates(k, threshold), 2))
         allr = np.sort(np.concatenate(cand))[:k]
         return allr * self._lam2
 
@@ -572,55 +627,67 @@ class DaviesGenerator:
         mu, R, Lk, zero = self._slow_w0(1)
         return R[:, zero], Lk[:, zero]
 
-    def _vec0_to_matrix(self, v) -> np.ndarray:
+    def _w0_to_eig(self, v, heisenberg: bool = False) -> np.ndarray:
+        """A nu = 0 block vector (symmetric frame) as an eigenbasis matrix.
+
+        Schroedinger picture ``X_ij = s_i s_j v_ij``; Heisenberg picture (conserved quantities)
+        ``Q_ij = v_ij / (s_i s_j)``, with ``s_i = p_i^{1/4}`` (one temperature) or 1.
+        """
         c = self._core
-        X = np.zeros((c.n, c.n), dtype=complex)
-        X[c.I0, c.J0] = v
+        f = c.scale[c.I0] * c.scale[c.J0]
+        v = np.asarray(v)
+        if np.iscomplexobj(v) and not np.any(v.imag):
+            v = v.real
+        X = np.zeros((c.n, c.n), dtype=v.dtype)
+        X[c.I0, c.J0] = v / f if heisenberg else v * f
         return X
 
-    def _eig_from_sym(self, Y: np.ndarray) -> np.ndarray:
-        s = self._core.scale
-        return Y * np.outer(s, s)
+    def _eig_to_w0(self, X) -> np.ndarray:
+        """The nu = 0 part of an eigenbasis matrix, in the symmetric frame."""
+        c = self._core
+        return X[c.I0, c.J0] / (c.scale[c.I0] * c.scale[c.J0])
 
-    def _sym_from_eig(self, X: np.ndarray) -> np.ndarray:
-        s = self._core.scale
-        return X / np.outer(s, s)
+    def _level_blocks(self, v) -> dict:
+        """Split a nu = 0 vector into per-level blocks: ``{g: (levels, array (n_levels_g, g, g))}``."""
+        c = self._core
+        off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
+        out = {}
+        for g, (levs, M) in c.members.items():
+            idx = off[levs][:, None] + np.arange(g * g)[None, :]
+            out[g] = (levs, np.asarray(v)[idx].reshape(-1, g, g))
+        return out
 
     def stationary_states(self) -> list:
-        """A basis of the stationary manifold, in the computational basis.
+        """A basis of the stationary manifold, as density matrices in the computational basis.
 
-        When the conserved quantities commute (the usual case: symmetry sectors), the basis is made of
-        the density matrices :math:`P_s e^{-\\beta H} P_s / \\mathrm{tr}(P_s e^{-\\beta H})` on the invariant
-        subspaces; otherwise an orthonormal Hermitian basis of the kernel. Its length is the kernel
-        dimension.
+        When the conserved quantities commute (the usual case: symmetry sectors and parities), the basis
+        is made of :math:`\rho_s = P_s e^{-\beta H} P_s / \mathrm{tr}(P_s e^{-\beta H})` on the joint
+        eigenspaces :math:`P_s` of the conserved quantities (PHYSICS.md section 4). Otherwise (a
+        non-abelian conserved algebra, or baths at different temperatures) it is an orthonormal basis of
+        Hermitian kernel elements, normalized to unit trace where the trace is nonzero. Its length is the
+        kernel dimension.
         """
         c = self._core
         Rk, Lk = self._kernel()
         kdim = Rk.shape[1]
         spec = self.spectrum
         if kdim == 1:
-            X = self._eig_from_sym(self._vec0_to_matrix(Rk[:, 0]))
-            X = X / np.trace(X)
-            return [self._hermitize(spec.from_eigenbasis(X))]
-        # conserved quantities (Heisenberg fixed points) in the eigenbasis
-        Qs = [self._sym_from_eig(self._vec0_to_matrix(Lk[:, k]).conj()) if False else
-              self._heis_from_sym(Lk[:, k]) for k in range(kdim)]
-        projs = _minimal_projectors(Qs, rng=np.random.default_rng(12345))
-        if projs is not None and len(projs) == kdim and c.symmetric:
-            states = []
-            for P in projs:
-                X = self._eig_from_sym(np.zeros((c.n, c.n)))  # placeholder shape
-                Dp = c.pgibbs
-                X = P * Dp[None, :] @ P.conj().T if False else (P * Dp[None, :]) @ P.conj().T
-                states.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
-            return states
-        # generic: Hermitian orthonormal basis of the kernel
-        mats = [self._eig_from_sym(self._vec0_to_matrix(Rk[:, k])) for k in range(kdim)]
+            X = self._w0_to_eig(Rk[:, 0])
+            return [self._hermitize(spec.from_eigenbasis(X / np.trace(X)))]
+        if c.symmetric:
+            projs = self._joint_eigenspaces(Lk)
+            if projs is not None and len(projs) == kdim:
+                states = []
+                for P in projs:
+                    X = (c.pgibbs[:, None] * P) @ P.conj().T  # P_s commutes with H: P sigma P = sigma P P^dag
+                    states.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
+                return states
         herm = []
-        for X in mats:
+        for k in range(kdim):
+            X = self._w0_to_eig(Rk[:, k])
             herm += [X + X.conj().T, 1j * (X - X.conj().T)]
         flat = np.array([h.ravel() for h in herm])
-        u, s, vh = np.linalg.svd(flat, full_matrices=False)
+        _, _, vh = np.linalg.svd(flat, full_matrices=False)
         basis = []
         for row in vh[:kdim]:
             H = row.reshape(c.n, c.n)
@@ -628,14 +695,59 @@ class DaviesGenerator:
             tr = np.trace(H).real
             if abs(tr) > 1e-12:
                 H = H / tr
-            basis.append(spec.from_eigenbasis(H))
+            basis.append(self._hermitize(spec.from_eigenbasis(H)))
         return basis
+
+    def _joint_eigenspaces(self, Lk, tol: float = 1e-8):
+        """Joint eigenspaces of commuting conserved quantities, level by level (eigenbasis isometries).
+
+        Conserved quantities commute with H, so they are block diagonal over degenerate levels. A random
+        real combination of their Hermitian parts is diagonalized inside each level; equal eigenvalues
+        across levels span one invariant subspace. Returns None when the conserved quantities do not
+        commute (non-abelian conserved algebra).
+        """
+        c = self._core
+        f = c.scale[c.I0] * c.scale[c.J0]
+        herm = []
+        for k in range(Lk.shape[1]):
+            q = Lk[:, k] / f  # Heisenberg picture, level blocks
+            Q = self._level_blocks(q)
+            for part in (lambda B: 0.5 * (B + np.swapaxes(B.conj(), 1, 2)),
+                         lambda B: 0.5j * (B - np.swapaxes(B.conj(), 1, 2))):
+                H = {g: part(B) for g, (levs, B) in Q.items()}
+                norm = np.sqrt(sum(np.sum(np.abs(B) ** 2) for B in H.values()))
+                if norm > 1e-12:
+                    herm.append({g: B / norm for g, B in H.items()})
+        for x in herm:
+            for y in herm:
+                for g in x:
+                    if np.max(np.abs(x[g] @ y[g] - y[g] @ x[g]), initial=0.0) > 1e-7:
+                        return None
+        weights = np.random.default_rng(12345).normal(size=len(herm))
+        vals, rows, vecs = [], [], []
+        for g, (levs, M) in c.members.items():
+            R = sum(w * h[g] for w, h in zip(weights, herm))
+            ev, U = np.linalg.eigh(R)  # U[l, :, e] is eigenvector e of level l
+            vals.append(ev.ravel())
+            rows.append(np.repeat(M, g, axis=0))  # member indices of each eigenvector, (n_l * g, g)
+            vecs.append(np.swapaxes(U, 1, 2).reshape(-1, g))
+        vals = np.concatenate(vals)
+        order = np.argsort(vals, kind="stable")
+        cls, centers = group_levels(vals[order], tol * max(1.0, float(np.max(np.abs(vals)))))
+        out = []
+        all_rows = [r for g_rows in rows for r in g_rows]
+        all_vecs = [v for g_vecs in vecs for v in g_vecs]
+        for k in range(centers.size):
+            members = order[cls == k]
+            P = np.zeros((c.n, members.size), dtype=complex)
+            for col, e in enumerate(members):
+                P[all_rows[e], col] = all_vecs[e]
+            out.append(P)
+        return out
 
     def _heis_from_sym(self, v) -> np.ndarray:
         """Heisenberg-picture fixed point (eigenbasis) from a left kernel vector in the symmetric frame."""
-        Y = self._vec0_to_matrix(v)
-        s = self._core.scale
-        return Y / np.outer(s, s) * (s[0] ** 2 if s.size else 1.0)
+        return self._w0_to_eig(v, heisenberg=True)
 
     @staticmethod
     def _hermitize(X):
@@ -645,26 +757,29 @@ class DaviesGenerator:
     def conserved_quantities(self) -> list:
         r"""A basis of the conserved quantities :math:`X` with :math:`\mathcal{L}^\dagger(X) = 0`.
 
-        Hermitian operators in the computational basis, as many as stationary states. For one bath
-        temperature they are :math:`\sigma^{-1/2} \rho_s \sigma^{-1/2}` restricted to levels, i.e. the
-        commutant of :math:`H` and all :math:`A_\alpha(\omega)` with :math:`\gamma_\alpha(\omega) > 0`.
+        Hermitian operators in the computational basis, as many as stationary states: the commutant of
+        :math:`H` and all :math:`A_\alpha(\omega)` with :math:`\gamma_\alpha(\omega) > 0` (PHYSICS.md
+        section 4). The identity is always among their span.
         """
         Rk, Lk = self._kernel()
-        out = []
+        mats = []
         for k in range(Lk.shape[1]):
             Q = self._heis_from_sym(Lk[:, k])
-            Q = 0.5 * (Q + Q.conj().T) if np.linalg.norm(Q + Q.conj().T) > 1e-12 * np.linalg.norm(Q) else 0.5j * (Q - Q.conj().T)
-            out.append(self._hermitize(self.spectrum.from_eigenbasis(Q)))
+            mats += [0.5 * (Q + Q.conj().T), 0.5j * (Q - Q.conj().T)]
+        flat = np.array([m.ravel() for m in mats])
+        _, _, vh = np.linalg.svd(flat, full_matrices=False)
+        out = []
+        for row in vh[:Lk.shape[1]]:
+            Q = row.reshape(self._core.n, self._core.n)
+            out.append(self._hermitize(self.spectrum.from_eigenbasis(0.5 * (Q + Q.conj().T))))
         return out
 
     def stationary_state(self, rho0) -> np.ndarray:
         r""":math:`\lim_{t\to\infty} e^{t\mathcal{L}}\rho_0`: the projection of :math:`\rho_0` onto the kernel."""
         X0 = self._to_eig_state(rho0)
-        c = self._core
         Rk, Lk = self._kernel()
-        y0 = self._sym_from_eig(X0)[c.I0, c.J0]
-        coeff = Lk.conj().T @ y0
-        Xinf = self._eig_from_sym(self._vec0_to_matrix(Rk @ coeff))
+        coeff = Lk.conj().T @ self._eig_to_w0(X0)
+        Xinf = self._w0_to_eig(Rk @ coeff)
         return self._hermitize(self.spectrum.from_eigenbasis(Xinf))
 
     # -- dynamics ----------------------------------------------------------------------------------
@@ -689,7 +804,7 @@ class DaviesGenerator:
         """Generator yielding X(t) in the eigenbasis for each time."""
         c = self._core
         lam2 = self._lam2
-        Y0 = self._sym_from_eig(X0)
+        Y0 = X0 / np.outer(c.scale, c.scale)
         mu0, Q0, Q0i = self._w0_eigs()
         y0 = Y0[c.I0, c.J0]
         c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)

@@ -380,7 +380,7 @@ def tfim(L: int, g: float = 1.0, *, j: float = 1.0, h: float = 0.0, bc: str = "o
 
 ising = tfim
 
-_TERM = re.compile(r"^(?P<sign>[+-]?)(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)?\*?(?P<ops>([xyzXYZ]\d+\*?)+)$")
+_TERM = re.compile(r"^(?P<sign>[+-]?)(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)?\*?(?P<ops>[xyzXYZ]\d+(\*[xyzXYZ]\d+)*)$")
 _FACTOR = re.compile(r"([xyzXYZ])(\d+)")
 
 
@@ -388,7 +388,10 @@ def parse_pauli_sum(text: str, L: int) -> sp.csr_array:
     """Parse ``"x0+z1"``, ``"0.5*x0 - 2*z3"``, ``"x0*x1 + y0*y1"`` into a sparse operator (Pauli matrices)."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"coupling string must be non-empty, like 'x0+z1', got {text!r}")
-    s = text.replace(" ", "")
+    s = text.strip()
+    if re.search(r"[0-9]\s+[xyzXYZ]", s):
+        raise ValueError(f"coupling string {text!r}: write products with '*' (e.g. 'x0*z1'), not spaces")
+    s = s.replace(" ", "")
     # split on + or - not preceded by e/E (exponent) or at the start
     parts = re.split(r"(?<=[0-9xyzXYZ])(?=[+-])", s)
     total = None
@@ -402,8 +405,10 @@ def parse_pauli_sum(text: str, L: int) -> sp.csr_array:
         coef = float(m.group("num")) if m.group("num") else 1.0
         coef = -coef if m.group("sign") == "-" else coef
         opm = None
-        for lab, site in _FACTOR.findall(m.group("ops")):
-            site = int(site)
+        for lab, site_txt in _FACTOR.findall(m.group("ops")):
+            site = int(site_txt)
+            if site_txt != str(site):
+                raise ValueError(f"term {part!r}: site index {site_txt!r} has leading zeros")
             if site >= L:
                 raise ValueError(f"term {part!r} acts on site {site}, but the chain has sites 0..{L - 1}")
             f = site_operator(pauli(lab), site, L)
@@ -411,6 +416,7 @@ def parse_pauli_sum(text: str, L: int) -> sp.csr_array:
         term = coef * opm
         total = term if total is None else total + term
     total = sp.csr_array(total)
+    _checks.check_hermitian(f"the operator {text!r}", total)
     if not np.any(np.iscomplex(total.data)):
         total = sp.csr_array(total.real)
     return total

@@ -301,6 +301,8 @@ def diagonalize(system, sector: dict | None = None, *, blocks="auto", level_tol:
             E, U = _eigh(chain.hamiltonian(sector=sector))
             blk = _make_block(np.arange(E.size), U, P, sector)
             return _finish([E], [blk], chain.dim, level_tol, sector=sector)
+        if isinstance(blocks, str) and blocks != "auto":
+            blocks = (blocks,)
         syms = _auto_blocks(chain) if blocks == "auto" else (tuple(blocks) if blocks else ())
         for s in syms:
             if s not in chain.symmetries:
@@ -354,5 +356,8 @@ def _finish(Es, blks, dim, level_tol, sector=None) -> Spectrum:
     pos[order] = np.arange(order.size)
     blocks = tuple(dataclasses.replace(b, cols=pos[b.cols]) for b in blks)
     E = E[order]
+    E.setflags(write=False)  # the spectrum is immutable
+    for b in blocks:
+        b.vecs.setflags(write=False)
     tol = default_level_tol(E) if level_tol is None else _checks.check_positive("level_tol", level_tol)
     return Spectrum(E, blocks, int(dim), float(tol), sector)

@@ -409,10 +409,6 @@ def test_parse_operator_site_out_of_range_message():
         dm.xxz(4, 0.5).parse_operator("x0 + z4")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug: parse_operator documents 'Returns a sparse Hermitian operator' but a product of "
-    "non-commuting Pauli factors on one site ('x0*y0' = i z0) is returned as an anti-Hermitian "
-    "matrix without error"))
 def test_parse_operator_non_hermitian_product_rejected():
     with pytest.raises(ValueError):
         dm.xxz(3, 0.5).parse_operator("x0*y0")

@@ -93,9 +93,6 @@ def test_bare_matrix_dense_and_sparse(rng):
     assert spec.is_real
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug: diagonalize documents `system : SpinChain or array_like or sparse matrix`, but a "
-    "nested list (array_like) raises TypeError in _checks.as_operator"))
 def test_bare_matrix_nested_list_is_array_like():
     spec = dm.diagonalize([[1.0, 0.0], [0.0, -1.0]])
     assert_allclose(spec.energies, [-1.0, 1.0], atol=TOL)
