@@ -310,8 +310,8 @@ class _Core:
         """
         if self._classes is None:
             nl = self.eps.size
-            pa, pb = np.triu_indices(nl, k=1)  # eps ascending: b = pa < a = pb
-            pa, pb = pb, pa
+            pb, pa = np.triu_indices(nl, k=1)  # eps ascending: pb < pa, so eps[pa] > eps[pb]
+            pa, pb = pa.astype(np.int32), pb.astype(np.int32)  # halves the memory of ~nl^2/2 pairs
             nu = self.eps[pa] - self.eps[pb]
             order = np.argsort(nu, kind="stable")
             pa, pb, nu = pa[order], pb[order], nu[order]
@@ -340,9 +340,10 @@ class _Core:
     def special_groups(self):
         """Coherence classes that are not one pair of non-degenerate levels, in batches of equal shape.
 
-        Returns a list of ``(pa, pb, I, J, nu)``: level pairs (``pa``, ``pb``: arrays of length P, or
-        None for a class of several level pairs), element indices ``I, J`` of shape ``(P, m)`` (the
-        nu > 0 half) and the Bohr frequencies ``nu`` (P,).
+        Returns a list of ``(pa, pb, I, J, nu)``: either level pairs ``pa``, ``pb`` (arrays of length P,
+        all with the same degeneracies; ``I = J = None``, see :meth:`group_elements`), or, for one class
+        of several level pairs, ``pa = pb = None`` and its element indices ``I, J`` of shape ``(1, m)``;
+        ``nu`` holds the Bohr frequencies (P,). Elements are the nu > 0 half of each class.
         """
         if self._groups is None:
             pa, pb, nu, cls, multi = self.classes()
@@ -354,12 +355,7 @@ class _Core:
                 sa, sb, snu = pa[single], pb[single], nu[single]
                 for ga, gb in sorted(set(zip(ga_all.tolist(), gb_all.tolist()))):
                     sel = (ga_all == ga) & (gb_all == gb)
-                    A_, B_ = sa[sel], sb[sel]
-                    Ma = st[A_][:, None] + np.arange(ga)[None, :]
-                    Mb = st[B_][:, None] + np.arange(gb)[None, :]
-                    I = np.repeat(Ma, gb, axis=1)  # element (s, t) row-major
-                    J = np.tile(Mb, (1, ga))
-                    groups.append((A_, B_, I, J, snu[sel]))
+                    groups.append((sa[sel], sb[sel], None, None, snu[sel]))
             if np.any(multi):
                 sel = np.flatnonzero(multi)
                 bounds = np.flatnonzero(np.diff(cls[sel])) + 1
@@ -374,6 +370,17 @@ class _Core:
                                    np.array([np.mean(nu[grp])])))
             self._groups = groups
         return self._groups
+
+    def group_elements(self, grp):
+        """Element indices ``(I, J)``, shape ``(P, m)``, of a batch from :meth:`special_groups`."""
+        pa, pb, I, J, nu = grp
+        if pa is None:
+            return I, J
+        ga, gb = int(self.g[pa[0]]), int(self.g[pb[0]])
+        st = self.level_start
+        Ma = st[pa][:, None] + np.arange(ga)[None, :]
+        Mb = st[pb][:, None] + np.arange(gb)[None, :]
+        return np.repeat(Ma, gb, axis=1), np.tile(Mb, (1, ga))  # element (s, t) row-major
 
     def group_blocks(self, grp, rows=slice(None)):
         """Dissipative blocks (lambda = 1) of a batch from :meth:`special_groups`: shape (P, m, m)."""
@@ -407,13 +414,16 @@ class _Core:
 
     def _batches(self, grp):
         pa, pb, I, J, nu = grp
-        P, m = I.shape
+        if pa is None:
+            yield slice(None)
+            return
+        P, m = pa.size, int(self.g[pa[0]] * self.g[pb[0]])
         step = max(1, _CHUNK // (m * m * 4))
         for r0 in range(0, P, step):
             yield slice(r0, min(P, r0 + step))
 
     def small_rates(self, k, threshold=np.inf):
-        """The k smallest decay rates (lambda = 1) of every special class, counted with multiplicity.
+        r"""The k smallest decay rates (lambda = 1) of every special class, counted with multiplicity.
 
         Pairs of degenerate levels whose rates provably exceed ``threshold`` are skipped: for one pair
         the block is :math:`g_0 A_{aa}\otimes\bar A_{bb} - (K_a\otimes 1 + 1\otimes K_b^T)/2`, so
@@ -426,7 +436,7 @@ class _Core:
                 keep = np.flatnonzero(self._rate_lower_bound(pa, pb) < threshold)
                 if keep.size == 0:
                     continue
-                grp = (pa[keep], pb[keep], I[keep], J[keep], nu[keep])
+                grp = (pa[keep], pb[keep], None, None, nu[keep])
             for r in self._batches(grp):
                 M = self.group_blocks(grp, r)
                 mu = np.linalg.eigvalsh(M) if self.hermitian else np.linalg.eigvals(M)
@@ -457,7 +467,8 @@ class _Core:
         if self._small is None:
             out = []
             for grp in self.special_groups():
-                pa, pb, I, J, nu = grp
+                I, J = self.group_elements(grp)
+                nu = grp[4]
                 _checks.check_memory("the coherence blocks of degenerate levels", (I.shape[0], I.shape[1], I.shape[1]),
                                      np.complex128, hint="Use a symmetry sector or a smaller system for evolve().")
                 M = self.group_blocks(grp)
@@ -610,12 +621,35 @@ class DaviesGenerator:
         threshold = so_far[k - 1] if so_far.size >= k else np.inf
         cand.append(np.repeat(c.small_rates(k, threshold), 2))
         allr = np.sort(np.concatenate(cand))[:k]
+        # coherence modes whose rate is zero within round-off oscillate forever: their rate is exactly 0
+        allr = np.where(allr <= tol, 0.0, allr)
         return allr * self._lam2
 
     def gap(self) -> float:
-        r"""Spectral gap :math:`\Delta = \min\{-\mathrm{Re}\,\mu : \mu \in \mathrm{spec}(\mathcal{L}), \mu \neq 0\}`."""
+        r"""Spectral gap :math:`\Delta = \min\{-\mathrm{Re}\,\mu : \mu \in \mathrm{spec}(\mathcal{L}), \mu \neq 0\}`.
+
+        Zero when some coherence between different energies never decays (purely imaginary
+        eigenvalues, see :meth:`persistent_oscillations`): then the state never converges.
+        """
         r = self.relaxation_rates(1)
         return float(r[0]) if r.size else np.inf
+
+    def persistent_oscillations(self) -> int:
+        """Number of eigenvalues :math:`\mu = -i\nu \neq 0` of L with zero real part (undamped coherences).
+
+        Nonzero when a coherence between two energies is protected from the bath (e.g. a free-fermion
+        mode that the coupling does not touch). Then :math:`e^{t\mathcal{L}}\rho_0` keeps oscillating and
+        :meth:`stationary_state` returns its time average, the projection onto the kernel.
+        """
+        c = self._core
+        tol = self._zero_tol()
+        a, b, _ = c.single_nondeg()
+        count = 0
+        for s in range(0, a.size, _CHUNK):
+            count += 2 * int(np.sum(c.pair_rates(a[s:s + _CHUNK], b[s:s + _CHUNK]) <= tol))
+        small = c.small_rates(np.iinfo(np.int64).max, threshold=2 * tol)
+        count += 2 * int(np.sum(small <= tol))
+        return count
 
     def relaxation_time(self) -> float:
         """:math:`\\tau = 1/\\Delta`."""
@@ -658,7 +692,7 @@ class DaviesGenerator:
         return out
 
     def stationary_states(self) -> list:
-        """A basis of the stationary manifold, as density matrices in the computational basis.
+        r"""A basis of the stationary manifold, as density matrices in the computational basis.
 
         When the conserved quantities commute (the usual case: symmetry sectors and parities), the basis
         is made of :math:`\rho_s = P_s e^{-\beta H} P_s / \mathrm{tr}(P_s e^{-\beta H})` on the joint
@@ -775,8 +809,17 @@ class DaviesGenerator:
         return out
 
     def stationary_state(self, rho0) -> np.ndarray:
-        r""":math:`\lim_{t\to\infty} e^{t\mathcal{L}}\rho_0`: the projection of :math:`\rho_0` onto the kernel."""
+        r""":math:`\lim_{t\to\infty} e^{t\mathcal{L}}\rho_0`: the projection of :math:`\rho_0` onto the kernel.
+
+        When undamped coherences exist (:meth:`persistent_oscillations` > 0) the limit does not exist
+        and this is the long-time average of :math:`\rho(t)`; a warning says so.
+        """
         X0 = self._to_eig_state(rho0)
+        if self.gap() == 0.0:
+            _checks.warn(
+                "the generator has undamped coherences (gap = 0, see persistent_oscillations()): rho(t) keeps "
+                "oscillating and stationary_state returns its long-time average"
+            )
         Rk, Lk = self._kernel()
         coeff = Lk.conj().T @ self._eig_to_w0(X0)
         Xinf = self._w0_to_eig(Rk @ coeff)
@@ -892,7 +935,7 @@ class DaviesGenerator:
             Lm[b + n * a, b + n * a] = 1j * nu - lam2 * r
         for grp in c.special_groups():
             Ms = c.group_blocks(grp)
-            I, J, nub = grp[2], grp[3], grp[4]
+            (I, J), nub = c.group_elements(grp), grp[4]
             for p in range(I.shape[0]):
                 place(I[p], J[p], Ms[p], nub[p])
                 place(J[p], I[p], Ms[p].conj(), -nub[p])
