@@ -161,6 +161,8 @@ class _Core:
         order = np.lexsort((J0, I0))
         self.I0, self.J0 = I0[order], J0[order]
         self.pop_pos = np.flatnonzero(self.I0 == self.J0)  # positions of populations inside the nu=0 vector
+        keys = self.I0 * self.n + self.J0  # sorted (lexsort above)
+        self.tpos = np.searchsorted(keys, self.J0 * self.n + self.I0)  # position of (j, i) for element (i, j)
 
     def _compute_K(self):
         """K = sum_w gamma(w) A(w)^dag A(w) (and H_LS) as sparse matrices with intra-level blocks only."""
@@ -681,6 +683,25 @@ class DaviesGenerator:
         c = self._core
         return X[c.I0, c.J0] / (c.scale[c.I0] * c.scale[c.J0])
 
+    def _hermitian_span(self, vectors, rel_tol: float = 1e-10):
+        """Orthonormal basis (rows) of the real span of the Hermitian parts of nu = 0 vectors.
+
+        A nu = 0 vector ``v`` stands for the matrix ``X[I0, J0] = v``; ``X^dag`` is ``conj(v[tpos])``.
+        Hermitian matrices form a real vector space: the SVD runs on ``[Re h, Im h]`` so that the basis
+        is made of Hermitian matrices, orthonormal in the Hilbert-Schmidt inner product.
+        """
+        c = self._core
+        reps = []
+        for v in vectors:
+            vt = np.conj(v[c.tpos])
+            for h in (0.5 * (v + vt), 0.5j * (vt - v)):
+                reps.append(np.concatenate([h.real, h.imag]))
+        R = np.array(reps)
+        _, sv, vh = np.linalg.svd(R, full_matrices=False)
+        rank = int(np.sum(sv > rel_tol * sv[0])) if sv.size and sv[0] > 0 else 0
+        D0 = c.I0.size
+        return [row[:D0] + 1j * row[D0:] for row in vh[:rank]]
+
     def _level_blocks(self, v) -> dict:
         """Split a nu = 0 vector into per-level blocks: ``{g: (levels, array (n_levels_g, g, g))}``."""
         c = self._core
@@ -716,16 +737,10 @@ class DaviesGenerator:
                     X = (c.pgibbs[:, None] * P) @ P.conj().T  # P_s commutes with H: P sigma P = sigma P P^dag
                     states.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
                 return states
-        herm = []
-        for k in range(kdim):
-            X = self._w0_to_eig(Rk[:, k])
-            herm += [X + X.conj().T, 1j * (X - X.conj().T)]
-        flat = np.array([h.ravel() for h in herm])
-        _, _, vh = np.linalg.svd(flat, full_matrices=False)
+        f = c.scale[c.I0] * c.scale[c.J0]
         basis = []
-        for row in vh[:kdim]:
-            H = row.reshape(c.n, c.n)
-            H = 0.5 * (H + H.conj().T)
+        for h in self._hermitian_span([Rk[:, k] * f for k in range(kdim)]):
+            H = self._w0_to_eig(h / f)
             tr = np.trace(H).real
             if abs(tr) > 1e-12:
                 H = H / tr
@@ -795,17 +810,14 @@ class DaviesGenerator:
         :math:`H` and all :math:`A_\alpha(\omega)` with :math:`\gamma_\alpha(\omega) > 0` (PHYSICS.md
         section 4). The identity is always among their span.
         """
+        c = self._core
         Rk, Lk = self._kernel()
-        mats = []
-        for k in range(Lk.shape[1]):
-            Q = self._heis_from_sym(Lk[:, k])
-            mats += [0.5 * (Q + Q.conj().T), 0.5j * (Q - Q.conj().T)]
-        flat = np.array([m.ravel() for m in mats])
-        _, _, vh = np.linalg.svd(flat, full_matrices=False)
+        f = c.scale[c.I0] * c.scale[c.J0]
         out = []
-        for row in vh[:Lk.shape[1]]:
-            Q = row.reshape(self._core.n, self._core.n)
-            out.append(self._hermitize(self.spectrum.from_eigenbasis(0.5 * (Q + Q.conj().T))))
+        for h in self._hermitian_span([Lk[:, k] / f for k in range(Lk.shape[1])]):
+            Q = np.zeros((c.n, c.n), dtype=complex)
+            Q[c.I0, c.J0] = h
+            out.append(self._hermitize(self.spectrum.from_eigenbasis(Q)))
         return out
 
     def stationary_state(self, rho0) -> np.ndarray:

@@ -1,0 +1,353 @@
+r"""Conserved quantities of a Davies generator, their names, and the restricted equilibrium they imply.
+
+A chain thermalizes uniquely only if nothing but the identity commutes with :math:`H` and every jump
+operator :math:`A_\alpha(\omega)` with :math:`\gamma_\alpha(\omega) > 0` (PHYSICS.md section 4). The
+Heisenberg-picture fixed points :math:`\mathcal{L}^\dagger(X) = 0` are exactly that commutant; their number
+is the number of independent stationary states.
+
+How they are found: the levels of :math:`H` form a transition graph (an edge :math:`b \to c` when
+:math:`\sum_\alpha \gamma_\alpha(\epsilon_b - \epsilon_c) \|\Pi_c A_\alpha \Pi_b\|^2 > 0`); the
+:math:`\nu = 0` block of the generator is block diagonal over its strongly connected components
+(``scipy.sparse.csgraph``; with one temperature the graph is symmetric by KMS). A component made of
+non-degenerate levels carries exactly one conserved quantity, the projector onto its levels; a component
+with degenerate levels needs the kernel of its own (small) block, computed exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from . import _checks
+from .davies import DaviesGenerator
+from .operators import pauli, site_operator
+
+__all__ = [
+    "ConservationReport",
+    "RestrictedEquilibrium",
+    "conserved_quantities",
+    "known_charges",
+    "recognize",
+    "restricted_equilibrium",
+    "transition_components",
+]
+
+
+def _as_generator(gen_or_spec, couplings=None, bath=None) -> DaviesGenerator:
+    if isinstance(gen_or_spec, DaviesGenerator):
+        if couplings is not None or bath is not None:
+            raise TypeError("pass either a DaviesGenerator, or a Spectrum with couplings and bath, not both")
+        return gen_or_spec
+    if couplings is None or bath is None:
+        raise TypeError("conserved_quantities(spectrum, couplings, bath) needs couplings and bath with a Spectrum")
+    return DaviesGenerator(gen_or_spec, couplings, bath)
+
+
+def transition_components(gen: DaviesGenerator):
+    r"""Strongly connected components of the level transition graph.
+
+    Returns ``(n_components, labels)`` with ``labels[b]`` the component of level ``b``.
+    """
+    c = gen._core
+    st = c.level_start
+    nl = c.eps.size
+    W = np.zeros((nl, nl))
+    for a, A in enumerate(c.A):
+        # ||Pi_c A Pi_b||_F^2 for every pair of levels: sum |A|^2 over the level blocks (levels contiguous)
+        blk = np.add.reduceat(np.add.reduceat(np.abs(A) ** 2, st, axis=0), st, axis=1)
+        W += c.gamma_l[a] * blk  # gamma_l[c, b]: rate of b -> c
+    np.fill_diagonal(W, 0.0)
+    tol = 1e-12 * max(float(W.max()), 1e-300)
+    graph = sp.csr_array(W > tol)
+    return connected_components(graph, directed=True, connection="strong")
+
+
+def _component_kernels(gen: DaviesGenerator):
+    """Kernel of the nu = 0 block, component by component: list of (levels, vectors on the block)."""
+    c = gen._core
+    ncomp, labels = transition_components(gen)
+    tol = gen._zero_tol()
+    if ncomp == 1:
+        return [(np.arange(c.eps.size), gen._kernel()[1])]
+    lev_of_elem = c.li[c.I0]
+    out = []
+    order = np.argsort(labels[lev_of_elem], kind="stable")
+    comp_sorted = labels[lev_of_elem][order]
+    bounds = np.searchsorted(comp_sorted, np.arange(ncomp + 1))
+    for k in range(ncomp):
+        sel = np.sort(order[bounds[k]:bounds[k + 1]])
+        levs = np.flatnonzero(labels == k)
+        if np.all(c.g[levs] == 1) and c.symmetric:
+            # one conserved quantity: the projector onto the component (Gibbs weights in the KMS frame)
+            v = np.zeros(c.I0.size)
+            v[sel] = c.scale[c.I0[sel]] ** 2
+            out.append((levs, v[:, None] / np.linalg.norm(v)))
+            continue
+        M = c.block(c.I0[sel], c.J0[sel])
+        if c.hermitian:
+            mu, Q = np.linalg.eigh(M)
+            Lk = Q[:, np.abs(mu) <= tol]
+        else:
+            _, s, vh = np.linalg.svd(M)  # left kernel: null space of M^dag
+            Lk = vh[s <= tol].conj().T
+            u, s2, _ = np.linalg.svd(M.conj().T)
+            Lk = u[:, s2 <= tol] if Lk.size == 0 else Lk
+        V = np.zeros((c.I0.size, Lk.shape[1]), dtype=Lk.dtype)
+        V[sel] = Lk
+        out.append((levs, V))
+    return out
+
+
+def conserved_quantities(gen_or_spectrum, couplings=None, bath=None, *, basis: str = "computational") -> list:
+    r"""A basis of the conserved quantities :math:`\mathcal{L}^\dagger(X) = 0` (Hermitian operators).
+
+    Parameters
+    ----------
+    gen_or_spectrum : DaviesGenerator or Spectrum
+        A generator, or a spectrum together with ``couplings`` and ``bath``.
+    basis : {"computational", "eigen"}
+        Basis of the returned dense matrices.
+
+    Returns
+    -------
+    list of ndarray
+        As many operators as stationary states, orthonormal in the Hilbert-Schmidt inner product.
+    """
+    _checks.check_choice("basis", basis, ("computational", "eigen"))
+    gen = _as_generator(gen_or_spectrum, couplings, bath)
+    c = gen._core
+    f = c.scale[c.I0] * c.scale[c.J0]
+    vecs = [v / f for levs, V in _component_kernels(gen) for v in V.T]  # Heisenberg picture
+    out = []
+    for h in gen._hermitian_span(vecs):
+        Q = np.zeros((c.n, c.n), dtype=complex)
+        Q[c.I0, c.J0] = h
+        if basis == "computational":
+            Q = gen.spectrum.from_eigenbasis(Q)
+        out.append(gen._hermitize(Q))
+    return out
+
+
+# -- recognition -----------------------------------------------------------------------------------
+def _perm_matrix(perm: np.ndarray) -> sp.csr_array:
+    d = perm.size
+    return sp.csr_array((np.ones(d), (perm, np.arange(d))), shape=(d, d))
+
+
+def known_charges(L: int, periodic: bool = False) -> dict:
+    """Named operators that conserved quantities are compared with (sparse, computational basis).
+
+    ``identity``, ``total S^z``, ``S^z sector m`` projectors, ``spin flip prod sigma^x``,
+    ``prod sigma^z (fermion parity)``, ``prod sigma^y``, ``reflection j -> L-1-j`` and, for periodic
+    chains, ``translation T + T^dag`` and ``i(T - T^dag)``.
+    """
+    d = 2**L
+    idx = np.arange(d)
+    bits = (idx[:, None] >> (L - 1 - np.arange(L))[None, :]) & 1  # bit of site j (site 0 most significant)
+    n_down = bits.sum(axis=1)
+    sz = (L - 2 * n_down) / 2
+    out = {"identity": sp.identity(d, format="csr")}
+    out["total S^z"] = sp.diags_array(sz).tocsr()
+    for m in np.unique(sz)[::-1]:
+        label = f"{m:g}"
+        out[f"S^z sector {label}"] = sp.diags_array((sz == m).astype(float)).tocsr()
+    flip = _perm_matrix(idx ^ (d - 1))
+    out["spin flip prod sigma^x"] = flip
+    zpar = sp.diags_array((-1.0) ** n_down).tocsr()
+    out["prod sigma^z (fermion parity)"] = zpar
+    out["prod sigma^y"] = sp.csr_array((1j) ** L * (zpar @ flip)) if L % 2 == 0 else None
+    rev = (bits[:, ::-1] << (L - 1 - np.arange(L))[None, :]).sum(axis=1)
+    out["reflection j -> L-1-j"] = _perm_matrix(rev)
+    if periodic:
+        rot = ((idx >> 1) | ((idx & 1) << (L - 1)))  # moves the spin on site j to site j+1
+        T = _perm_matrix(rot)
+        out["translation T + T^dag"] = sp.csr_array(T + T.T)
+        out["translation i(T - T^dag)"] = sp.csr_array(1j * (T - T.T))
+        # reflection through site 0, j -> -j mod L (commutes with couplings on site 0)
+        src = (-np.arange(L)) % L
+        refl0 = (bits[:, src] << (L - 1 - np.arange(L))[None, :]).sum(axis=1)
+        out["reflection through site 0, j -> -j mod L"] = _perm_matrix(refl0)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclasses.dataclass(frozen=True)
+class ConservationReport:
+    """What survives the bath.
+
+    Attributes
+    ----------
+    n_stationary : int
+        Number of independent stationary states (= number of conserved quantities).
+    recognized : tuple of str
+        Known operators that are conserved (lie in the span of the conserved quantities).
+    n_unrecognized : int
+        Dimension of the conserved span left after removing the span of the recognized operators.
+    unrecognized_support : tuple of dict
+        For each unrecognized direction: its weight in each S^z sector and whether it is diagonal in
+        the eigenbasis of H.
+    components : int
+        Strongly connected components of the level transition graph.
+    quantities : tuple of ndarray
+        The conserved quantities (orthonormal Hermitian basis, computational basis).
+    """
+
+    n_stationary: int
+    recognized: tuple
+    n_unrecognized: int
+    unrecognized_support: tuple
+    components: int
+    quantities: tuple = dataclasses.field(repr=False)
+
+    def summary(self) -> str:
+        lines = [f"{self.n_stationary} stationary state(s), {self.components} transition-graph component(s)"]
+        lines += [f"  conserved: {name}" for name in self.recognized]
+        if self.n_unrecognized:
+            lines.append(f"  {self.n_unrecognized} unrecognized conserved direction(s)")
+            for sup in self.unrecognized_support:
+                lines.append(f"    support by S^z sector: {sup['sz_weights']}")
+        return "\n".join(lines)
+
+
+def _hs(X, Y) -> complex:
+    """Hilbert-Schmidt inner product tr(X^dag Y) for dense or sparse operands."""
+    if sp.issparse(X) and sp.issparse(Y):
+        return complex(X.conj().multiply(Y).sum())
+    if sp.issparse(Y):
+        return complex(Y.multiply(np.conj(X)).sum())
+    if sp.issparse(X):
+        return complex(X.conj().multiply(Y).sum())
+    return complex(np.vdot(X, Y))
+
+
+def recognize(gen: DaviesGenerator, L: int | None = None, periodic: bool = False, *, quantities=None,
+              tol: float = 1e-6) -> ConservationReport:
+    """Name the conserved quantities of ``gen`` in terms of :func:`known_charges`.
+
+    A known operator X counts as conserved when its distance to the span of the conserved quantities is
+    below ``tol * ||X||`` (Hilbert-Schmidt norms).
+    """
+    spec = gen.spectrum
+    if L is None:
+        L = int(round(np.log2(spec.dim)))
+    if 2**L != spec.dim:
+        raise ValueError(f"L={L} does not match the spectrum's dimension {spec.dim}; pass the chain length")
+    Qs = quantities if quantities is not None else conserved_quantities(gen)
+    k = len(Qs)
+    cands = known_charges(L, periodic)
+    recognized, rec_ops = [], []
+
+    def test(name, X):
+        nx = np.sqrt(abs(_hs(X, X)))
+        if nx == 0:
+            return False
+        coef = np.array([_hs(Q, X) for Q in Qs])  # Qs are orthonormal
+        resid2 = nx**2 - np.sum(np.abs(coef) ** 2)
+        if resid2 <= (tol * nx) ** 2:
+            recognized.append(name)
+            rec_ops.append(coef)
+            return True
+        return False
+
+    found = {name: X for name, X in cands.items() if test(name, X)}
+    # products of two recognized symmetries (e.g. a reflection inside one S^z sector) are conserved too
+    names = [n for n in found if n != "identity" and not n.startswith("total")]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if a.startswith("S^z sector") and b.startswith("S^z sector"):
+                continue  # products of distinct sector projectors vanish
+            P = found[a] @ found[b]
+            herm = sp.csr_array(0.5 * (P + P.conj().T))
+            if herm.count_nonzero():
+                test(f"{a} * {b}", herm)
+    # dimension of the recognized span, in coordinates of the conserved basis
+    if rec_ops:
+        R = np.array(rec_ops)
+        s = np.linalg.svd(R, compute_uv=False)
+        r = int(np.sum(s > 1e-8 * s[0]))
+        _, _, vh = np.linalg.svd(R)
+        comp = vh[r:].conj()  # orthonormal complement (coordinates)
+    else:
+        r, comp = 0, np.eye(k)
+    support = []
+    sz_ops = {n: X for n, X in cands.items() if n.startswith("S^z sector")}
+    for row in comp:
+        U = sum(cf * Q for cf, Q in zip(row, Qs))
+        weights = {n.removeprefix("S^z sector "): float(np.sqrt(abs(_hs(P @ U @ P, P @ U @ P))))
+                   for n, P in sz_ops.items()}
+        Ue = spec.to_eigenbasis(U, check_sector=False) if spec.n == spec.dim else None
+        diag = bool(Ue is not None and np.allclose(Ue, np.diag(np.diag(Ue)), atol=1e-8))
+        support.append({"sz_weights": {m: round(w, 6) for m, w in weights.items() if w > 1e-8},
+                        "diagonal_in_eigenbasis": diag})
+    ncomp, _ = transition_components(gen)
+    return ConservationReport(k, tuple(recognized), k - r, tuple(support), int(ncomp), tuple(Qs))
+
+
+# -- restricted equilibrium ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class RestrictedEquilibrium:
+    r"""The state a chain ends in when conserved quantities survive the bath.
+
+    Attributes
+    ----------
+    state : ndarray
+        :math:`\rho_\infty`, computational basis.
+    weights : ndarray
+        :math:`\mathrm{tr}(P_s\rho_0)` for each invariant subspace (empty if the conserved algebra is
+        not generated by commuting projectors).
+    formula_residual : float
+        :math:`\max|\rho_\infty - \sum_s \mathrm{tr}(P_s\rho_0) P_s e^{-\beta H} P_s / Z_s|` (NaN when the
+        projector formula does not apply).
+    trace_distance_to_gibbs : float
+        :math:`\tfrac12\|\rho_\infty - e^{-\beta H}/Z\|_1`: how incomplete thermalization is.
+    energy, energy_gibbs : float
+        :math:`\mathrm{tr}(H\rho_\infty)` and the Gibbs energy.
+    n_stationary : int
+    """
+
+    state: np.ndarray = dataclasses.field(repr=False)
+    weights: np.ndarray
+    formula_residual: float
+    trace_distance_to_gibbs: float
+    energy: float
+    energy_gibbs: float
+    n_stationary: int
+
+
+def restricted_equilibrium(gen: DaviesGenerator, rho0) -> RestrictedEquilibrium:
+    r"""Final state from ``rho0`` and its comparison with the global Gibbs state.
+
+    :math:`\rho_\infty` is the projection of :math:`\rho_0` onto the stationary manifold
+    (:meth:`DaviesGenerator.stationary_state`). When the conserved quantities are generated by
+    commuting projectors :math:`P_s` the formula
+    :math:`\rho_\infty = \sum_s \mathrm{tr}(P_s\rho_0) P_s e^{-\beta H} P_s / \mathrm{tr}(P_s e^{-\beta H})`
+    (PHYSICS.md section 4) is evaluated independently and its residual reported.
+    """
+    if not isinstance(gen, DaviesGenerator):
+        raise TypeError(f"gen must be a DaviesGenerator, got {type(gen).__name__}")
+    if gen.beta is None:
+        raise ValueError("restricted_equilibrium needs baths at one temperature (a Gibbs state to compare with)")
+    spec = gen.spectrum
+    rho_inf = gen.stationary_state(rho0)
+    X0 = gen._to_eig_state(rho0)
+    Rk, Lk = gen._kernel()
+    weights = np.zeros(0)
+    resid = np.nan
+    projs = gen._joint_eigenspaces(Lk) if Rk.shape[1] > 1 else [np.eye(spec.n)]
+    if projs is not None and len(projs) == Rk.shape[1]:
+        p = spec.gibbs_weights(gen.beta)
+        weights = np.array([np.real(np.trace(P.conj().T @ X0 @ P)) for P in projs])
+        X = np.zeros((spec.n, spec.n), dtype=complex)
+        for w, P in zip(weights, projs):
+            S = (p[:, None] * P) @ P.conj().T
+            X += w * S / np.trace(S).real
+        formula = spec.from_eigenbasis(X)
+        resid = float(np.max(np.abs(formula - rho_inf)))
+    gibbs = spec.gibbs(gen.beta)
+    dist = 0.5 * float(np.sum(np.abs(np.linalg.eigvalsh(rho_inf - gibbs))))
+    Xinf = spec.to_eigenbasis(rho_inf, check_sector=False)
+    energy = float(np.real(np.sum(np.diag(Xinf) * spec.energies)))
+    e_g = float(spec.gibbs_weights(gen.beta) @ spec.energies)
+    return RestrictedEquilibrium(rho_inf, weights, resid, dist, energy, e_g, int(Rk.shape[1]))
