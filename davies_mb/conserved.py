@@ -260,8 +260,12 @@ def recognize(gen: DaviesGenerator, L: int | None = None, periodic: bool = False
                 continue  # products of distinct sector projectors vanish
             P = found[a] @ found[b]
             herm = sp.csr_array(0.5 * (P + P.conj().T))
-            if herm.count_nonzero():
-                test(f"{a} * {b}", herm)
+            if not herm.count_nonzero():
+                continue
+            rank_before = np.linalg.matrix_rank(np.array(rec_ops), tol=1e-8)
+            if test(f"{a} * {b}", herm) and np.linalg.matrix_rank(np.array(rec_ops), tol=1e-8) == rank_before:
+                recognized.pop()  # a product that adds nothing new is not worth naming
+                rec_ops.pop()
     # dimension of the recognized span, in coordinates of the conserved basis
     if rec_ops:
         R = np.array(rec_ops)
