@@ -54,9 +54,10 @@ def _chain_from_args(a):
         val = getattr(a, name)
         if val is None:
             continue
-        if name not in allowed or (a.model == "xx" and name == "delta") or (a.model == "heisenberg" and name == "delta"):
-            raise SystemExit(f"error: --{name} is not a parameter of the {a.model} model "
-                             f"(its parameters: {', '.join('--' + k for k in allowed)})")
+        fixed = {"xx": {"delta"}, "heisenberg": {"delta"}}.get(a.model, set())
+        if name not in allowed or name in fixed:
+            valid = ", ".join("--" + k for k in allowed if k not in fixed)
+            raise ValueError(f"--{name} is not a parameter of the {a.model} model (its parameters: {valid})")
         kwargs[name] = val
     factory = {"xxz": dm.xxz, "xx": dm.xx, "heisenberg": dm.heisenberg, "tfim": dm.tfim}[a.model]
     return factory(a.L, bc=a.bc, **kwargs)

@@ -137,6 +137,7 @@ class _Core:
         self._w0 = None
         self._classes = None
         self._top = None
+        self.rates_cache = {}  # relaxation rates at lambda = 1, by k
         self._level_bounds = None
         self._groups = None
         self._small = None
@@ -261,7 +262,7 @@ class _Core:
             M = self.block(self.I0, self.J0)
             self._w0_matrix = M
             if self.hermitian:
-                mu, Q = sla.eigh(M, check_finite=False)
+                mu, Q = sla.eigh(M, driver="evd", check_finite=False)
                 self._w0 = (mu, Q, None)
             else:
                 mu, Q = sla.eig(M, check_finite=False)
@@ -329,6 +330,14 @@ class _Core:
         ok = ~multi & (self.g[pa] == 1) & (self.g[pb] == 1)
         st = self.level_start
         return st[pa[ok]], st[pb[ok]], nu[ok]
+
+    def pair_shifts(self, a, b):
+        """Lamb-shift correction (lambda = 1) to the Bohr frequency of coherences between non-degenerate
+        levels: :math:`H^{LS}_{aa} - H^{LS}_{bb}` (zero without Lamb shift)."""
+        if not self.lamb_shift:
+            return 0.0
+        d = np.real(self.HLS.diagonal())
+        return d[a] - d[b]
 
     def pair_rates(self, a, b):
         """Closed-form decay rates (lambda = 1) of coherences between non-degenerate levels."""
@@ -608,6 +617,8 @@ class DaviesGenerator:
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         c = self._core
+        if k in c.rates_cache:
+            return c.rates_cache[k] * self._lam2
         tol = self._zero_tol()
         cand = []
         mu, R, Lk, zero = self._slow_w0(k)
@@ -625,6 +636,7 @@ class DaviesGenerator:
         allr = np.sort(np.concatenate(cand))[:k]
         # coherence modes whose rate is zero within round-off oscillate forever: their rate is exactly 0
         allr = np.where(allr <= tol, 0.0, allr)
+        c.rates_cache[int(k)] = allr
         return allr * self._lam2
 
     def gap(self) -> float:
@@ -637,7 +649,7 @@ class DaviesGenerator:
         return float(r[0]) if r.size else np.inf
 
     def persistent_oscillations(self) -> int:
-        """Number of eigenvalues :math:`\mu = -i\nu \neq 0` of L with zero real part (undamped coherences).
+        r"""Number of eigenvalues :math:`\mu = -i\nu \neq 0` of L with zero real part (undamped coherences).
 
         Nonzero when a coherence between two energies is protected from the bath (e.g. a free-fermion
         mode that the coupling does not touch). Then :math:`e^{t\mathcal{L}}\rho_0` keeps oscillating and
@@ -865,6 +877,7 @@ class DaviesGenerator:
         c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
         a, b, nu = c.single_nondeg()
         r = c.pair_rates(a, b) if a.size else np.zeros(0)
+        nu = nu + lam2 * c.pair_shifts(a, b) if a.size else nu
         yab, yba = Y0[a, b], Y0[b, a]
         small = c.small_blocks()
         small_c = []
@@ -927,7 +940,8 @@ class DaviesGenerator:
         _checks.check_choice("basis", basis, ("computational", "eigen"))
         c = self._core
         n = c.n
-        _checks.check_memory("the superoperator", (n * n, n * n), np.complex128,
+        d = self.spectrum.dim
+        _checks.check_memory("the superoperator", (d * d, d * d), np.complex128,
                              hint="Use gap(), evolve() or expect(), which work block by block.")
         lam2 = self._lam2
         Lm = np.zeros((n * n, n * n), dtype=complex)
@@ -943,6 +957,7 @@ class DaviesGenerator:
         a, b, nu = c.single_nondeg()
         if a.size:
             r = c.pair_rates(a, b)
+            nu = nu + lam2 * c.pair_shifts(a, b)
             Lm[a + n * b, a + n * b] = -1j * nu - lam2 * r
             Lm[b + n * a, b + n * a] = 1j * nu - lam2 * r
         for grp in c.special_groups():
@@ -982,7 +997,7 @@ class DaviesGenerator:
             kms = float(np.max(np.abs(flux - flux.T))) / max(float(np.max(flux)), 1e-300)
         else:
             gibbs_res = kms = np.nan
-        return CheckReport(trace=trace, gibbs=gibbs_res, kms=kms, hermiticity=herm)
+        return CheckReport(trace=float(trace), gibbs=float(gibbs_res), kms=float(kms), hermiticity=float(herm))
 
 
 def _check_times(times) -> np.ndarray:

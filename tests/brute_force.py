@@ -114,3 +114,34 @@ def vec(rho):
 
 def unvec(v, d):
     return np.asarray(v).reshape(d, d, order="F")
+
+
+def commutant_dimension(H, couplings, tol=1e-9, rtol=1e-9):
+    """dim{X : [X, H] = 0 and [X, A_alpha] = 0 for all alpha}.
+
+    For a Davies generator whose rates gamma_alpha(w) are all > 0 (Ohmic baths at finite temperature),
+    the stationary manifold has this dimension (the conserved quantities are this commutant; PHYSICS.md
+    section 4): X commutes with H iff it is block diagonal over levels, and then [X, A] = 0 iff
+    [X, A(w)] = 0 for every Bohr component. Cheap: the unknowns are the sum_eps g_eps^2 entries of X inside
+    the degenerate levels (eigenbasis of numpy.linalg.eigh, levels grouped with ``tol``).
+    """
+    E, V = np.linalg.eigh(np.asarray(H))
+    d = E.size
+    starts = [0] + [i for i in range(1, d) if E[i] - E[i - 1] > tol] + [d]
+    pairs = [(i, j) for a, b in zip(starts[:-1], starts[1:]) for i in range(a, b) for j in range(a, b)]
+    blocks = []
+    for A in couplings:
+        A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=complex)
+        Ae = V.conj().T @ A @ V
+        cols = np.zeros((d * d, len(pairs)), dtype=complex)
+        for k, (i, j) in enumerate(pairs):
+            C = np.zeros((d, d), dtype=complex)
+            C[:, j] += Ae[:, i]  # A |i><j|
+            C[i, :] -= Ae[j, :]  # |i><j| A
+            cols[:, k] = C.reshape(-1)
+        blocks.append(cols)
+    M = np.vstack(blocks)
+    s = np.linalg.svd(M, compute_uv=False)
+    if s.size == 0 or s[0] == 0:
+        return len(pairs)
+    return int(len(pairs) - np.sum(s > rtol * s[0]))
