@@ -729,10 +729,12 @@ class DaviesGenerator:
 
         When the conserved quantities commute (the usual case: symmetry sectors and parities), the basis
         is made of :math:`\rho_s = P_s e^{-\beta H} P_s / \mathrm{tr}(P_s e^{-\beta H})` on the joint
-        eigenspaces :math:`P_s` of the conserved quantities (PHYSICS.md section 4). Otherwise (a
-        non-abelian conserved algebra, or baths at different temperatures) it is an orthonormal basis of
-        Hermitian kernel elements, normalized to unit trace where the trace is nonzero. Its length is the
-        kernel dimension.
+        eigenspaces :math:`P_s` of the conserved quantities (PHYSICS.md section 4). For a non-abelian
+        conserved algebra it is the Gibbs state :math:`\sigma` and the density matrices
+        :math:`\sigma + h_j / (2\|\sigma^{-1/2} h_j \sigma^{-1/2}\|)` (normalized) built from a Hermitian
+        kernel basis :math:`h_j` orthogonal to :math:`\sigma`. With baths at different temperatures it is
+        an orthonormal Hermitian kernel basis, normalized to unit trace where the trace is nonzero. Its
+        length is the kernel dimension.
         """
         c = self._core
         Rk, Lk = self._kernel()
@@ -750,8 +752,29 @@ class DaviesGenerator:
                     states.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
                 return states
         f = c.scale[c.I0] * c.scale[c.J0]
+        herm = self._hermitian_span([Rk[:, k] * f for k in range(kdim)])
+        if c.single_beta:
+            # Non-abelian conserved algebra: the Gibbs state sigma is stationary and faithful, so
+            # rho_j = sigma + h_j / (2 ||sigma^{-1/2} h_j sigma^{-1/2}||) >= sigma / 2 is a density matrix
+            # for every Hermitian kernel element h_j orthogonal to sigma; {sigma, rho_j} spans the kernel.
+            sig = np.zeros(c.I0.size)
+            sig[c.pop_pos] = c.pgibbs[c.I0[c.pop_pos]]
+            ortho = [h - (np.vdot(sig, h) / np.vdot(sig, sig)) * sig for h in herm]
+            ortho = self._hermitian_span(ortho)[: kdim - 1]
+            w = np.sqrt(c.pgibbs[c.I0] * c.pgibbs[c.J0])
+            states = [sig]
+            for h in ortho:
+                blocks = self._level_blocks(h / w)
+                norm = max(float(np.max(np.abs(np.linalg.eigvalsh(B)))) for _, B in blocks.values())
+                rho = sig + h / (2.0 * norm)
+                states.append(rho)
+            out = []
+            for v in states:
+                X = self._w0_to_eig(v / f)
+                out.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
+            return out
         basis = []
-        for h in self._hermitian_span([Rk[:, k] * f for k in range(kdim)]):
+        for h in herm:
             H = self._w0_to_eig(h / f)
             tr = np.trace(H).real
             if abs(tr) > 1e-12:

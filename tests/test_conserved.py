@@ -209,7 +209,6 @@ def test_eigen_basis_option():
     *_, spec, gen, H, Lb = xxz_case(4, "z0")
     Qc = conserved_quantities(gen)
     Qe = conserved_quantities(gen, basis="eigen")
-    V = np.linalg.eigh(H)[1]
     assert len(Qe) == len(Qc)
     for Q in Qe:  # conserved quantities commute with H: block diagonal over levels in the eigenbasis
         E = np.asarray(spec.energies)
@@ -217,7 +216,6 @@ def test_eigen_basis_option():
         assert np.max(np.abs(np.asarray(Q)[mask]), initial=0.0) <= 1e-10
     for Q in Qc:  # same span: every computational-basis quantity, rotated, lies in the eigen span
         assert span_residual(spec.to_eigenbasis(Q), Qe) <= 1e-10
-    assert V.shape == (16, 16)
 
 
 @pytest.mark.parametrize("L", [4, 5, pytest.param(6, marks=pytest.mark.slow)])
@@ -350,14 +348,15 @@ def test_planted_block_symmetry(seed, sizes, ncoup, beta, rotate):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 3), mixed=st.booleans(), extra=st.integers(0, 2),
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(2, 3), mixed=st.booleans(), extra=st.integers(0, 2),
        beta=st.floats(0.5, 2.0))
 def test_planted_degenerate_copies(seed, m, mixed, extra, beta):
     """Two identical copies of a block, H = 1_2 (x) B (+ a generic block C), swap-invariant coupling.
 
     A = 1_2 (x) A1 (+ sigma^x (x) A2 if ``mixed``) (+ a coupling on C). The commutant is
     M_2 (x) 1_m (dimension 4, non-abelian) when A2 = 0, and span{1, sigma^x (x) 1_m} (dimension 2) when
-    A2 != 0; the block C adds its own projector.
+    A2 != 0; the block C adds its own projector. (m = 1 makes the kernel fill almost the whole population
+    block, a library bug tested separately in test_kernel_fills_the_population_block.)
     """
     rng = np.random.default_rng(seed)
     B, A1 = random_hermitian(rng, m), random_hermitian(rng, m)
@@ -389,6 +388,35 @@ def test_planted_degenerate_copies(seed, m, mixed, extra, beta):
     expected = (2 if mixed else 4) + (1 if extra else 0)
     bath = dm.OhmicBath(beta, eta=1.0, cutoff=5.0)
     check_against_brute_force(H, [A], bath, expected, planted, rng)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="library bug: DaviesGenerator._slow_w0 (davies.py) stops at `mu.size >= c.I0.size - 2` with only "
+    "the k = 3 (then 6, ...) slowest modes of the nu = 0 block, all of them zero, although more zero modes "
+    "exist; kernel_dimension(), conserved_quantities(), stationary_states() and stationary_state() then miss "
+    "kernel directions (stationary_state loses trace) whenever the kernel nearly fills a small nu = 0 block",
+)
+@pytest.mark.parametrize("case", ["pure_dephasing_d4", "pure_dephasing_d8", "two_identical_copies"])
+def test_kernel_fills_the_population_block(case):
+    if case == "pure_dephasing_d4":  # every population is conserved: kernel dimension 4
+        H, A = np.diag([0.0, 1.0, 2.3, 3.7]), np.diag([1.0, -1.0, 0.5, 2.0])
+    elif case == "pure_dephasing_d8":  # kernel dimension 8
+        H = np.diag([0.0, 1.0, 2.3, 3.7, 5.2, 6.6, 8.1, 9.9])
+        A = np.diag([1.0, -1.0, 0.5, 2.0, 0.3, 1.1, 1.7, -0.4])
+    else:  # H = 1_2 (x) b, A = 1_2 (x) a: L = 0, everything (M_2, dimension 4) is conserved
+        H, A = np.zeros((2, 2)), np.eye(2)
+    d = H.shape[0]
+    bath = dm.OhmicBath(1.0)
+    gen = dm.DaviesGenerator(dm.diagonalize(H), [A], bath)
+    Lb = bf.davies_superoperator(H, [A], [bath.gamma])
+    expected = d if case.startswith("pure") else 4
+    assert bf.kernel_dimension(Lb) == expected  # the reference is right
+    rho0 = np.diag(np.arange(1.0, d + 1) / np.sum(np.arange(1.0, d + 1)))  # diagonal: stationary itself
+    got = dict(kernel_dimension=gen.kernel_dimension(), method=len(gen.conserved_quantities()),
+               module=len(conserved_quantities(gen)), states=len(gen.stationary_states()))
+    assert got == dict(kernel_dimension=expected, method=expected, module=expected, states=expected)
+    assert_allclose(gen.stationary_state(rho0), rho0, atol=1e-12)  # got: the last population set to 0
 
 
 # ==================================================================================================
@@ -466,18 +494,36 @@ def test_restricted_equilibrium_independent_of_strength():
 # ==================================================================================================
 # 4. CLI
 # ==================================================================================================
-def test_cli_conserved_json(capsys):
-    rc = cli_main(["conserved", "--L", "5", "--coupling", "x0", "--json"])
+def run_cli_json(capsys, argv):
+    rc = cli_main(argv)
     assert rc == 0
-    out = json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cli_conserved_json(capsys):
+    # the CLI's xxz default is delta = 1 (isotropic Heisenberg): give the anisotropy explicitly
+    out = run_cli_json(capsys, ["conserved", "--L", "5", "--delta", str(DELTA), "--coupling", "x0", "--json"])
     assert out["stationary_states"] == 2
     assert "spin flip prod sigma^x" in out["recognized"]
     assert out["unrecognized"] == 0
-    assert out["L"] == 5 and out["couplings"] == ["x0"]
-    # Neel under the parity-conserving coupling: weights 1/2 in each parity sector
+    assert out["L"] == 5 and out["couplings"] == ["x0"] and out["initial"] == "neel"
+    # Neel under the parity-conserving coupling: weight 1/2 in each parity sector; for odd L the two
+    # sectors are mapped onto each other by prod sigma^z (which commutes with H), so this is Gibbs
     assert_allclose(sorted(out["sector_weights"]), [0.5, 0.5], atol=1e-12)
     assert out["formula_residual"] <= 1e-10
-    assert out["final_energy"] >= out["gibbs_energy"] - 1e-12
+    assert out["trace_distance_to_gibbs"] <= 1e-10
+    assert out["final_energy"] == pytest.approx(out["gibbs_energy"], abs=1e-10)
+
+
+def test_cli_conserved_json_default_heisenberg(capsys):
+    """Default chain (delta = 1, SU(2)): sigma^x_0 commutes with total S^x, so L + 1 stationary states."""
+    out = run_cli_json(capsys, ["conserved", "--L", "5", "--coupling", "x0", "--json"])
+    assert out["stationary_states"] == 6
+    assert "spin flip prod sigma^x" in out["recognized"]
+    # total S^x is not among the named candidates (known_charges): its sector projectors are reported
+    # as unrecognized directions, each with its S^z-sector support
+    assert out["unrecognized"] == 4 == len(out["unrecognized_support"])  # 6 minus {identity, prod sigma^x}
+    assert out["trace_distance_to_gibbs"] > 0.1
 
 
 def test_cli_conserved_text(capsys):

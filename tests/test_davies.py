@@ -10,6 +10,8 @@ Tolerances are explicit everywhere; "relative" means relative to the Frobenius n
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -362,6 +364,16 @@ def _kernel_case(L, coupling, bc):
     return chain, A, bath, gen
 
 
+@functools.lru_cache(maxsize=None)
+def _brute_force_case(L, coupling, bc):
+    """(H, brute-force superoperator, its kernel dimension) of _kernel_case, built once per session."""
+    chain = dm.xxz(L, 0.5, bc=bc)
+    H = chain.hamiltonian(sparse=False)
+    Lb = bf.davies_superoperator(H, [chain.parse_operator(coupling)], [dm.OhmicBath(1.0).gamma])
+    Lb.setflags(write=False)
+    return H, Lb, bf.kernel_dimension(Lb)
+
+
 @pytest.mark.parametrize("L", [4, 5, 6])
 @pytest.mark.parametrize("coupling", ["z0", "x0", "x0+z1"])
 def test_open_xxz_kernel_dimension(L, coupling):
@@ -377,9 +389,7 @@ def test_open_xxz_kernel_dimension(L, coupling):
 @pytest.mark.parametrize("bc", ["open", "periodic"])
 def test_kernel_dimension_matches_brute_force(L, coupling, bc):
     chain, A, bath, gen = _kernel_case(L, coupling, bc)
-    H = chain.hamiltonian(sparse=False)
-    Lb = bf.davies_superoperator(H, [A], [bath.gamma])
-    k = bf.kernel_dimension(Lb)
+    H, Lb, k = _brute_force_case(L, coupling, bc)
     assert gen.kernel_dimension() == k
     # the kernel is the commutant of {H, A} (all Ohmic rates are > 0): the cheap count agrees
     assert bf.commutant_dimension(H, [A]) == k
@@ -461,8 +471,7 @@ def test_periodic_xxz_kernel_dimension(L, coupling):
 def test_conserved_quantities(L, coupling):
     """L^dag(X) = 0 for every returned X (brute force), [X, H] = 0, independent, as many as the kernel."""
     chain, A, bath, gen = _kernel_case(L, coupling, "open")
-    H = chain.hamiltonian(sparse=False)
-    Lb = bf.davies_superoperator(H, [A], [bath.gamma])
+    H, Lb, _ = _brute_force_case(L, coupling, "open")
     Qs = gen.conserved_quantities()
     assert len(Qs) == gen.kernel_dimension() == OPEN_KERNEL[coupling](L)
     for Q in Qs:
@@ -513,9 +522,9 @@ STATIONARY_CASES = [
 def test_stationary_states_basis_of_density_matrices(bc, L, coupling):
     """stationary_states(): kernel-dimension many, linearly independent density matrices, all stationary."""
     chain, A, bath, gen = _kernel_case(L, coupling, bc)
-    Lb = bf.davies_superoperator(chain.hamiltonian(sparse=False), [A], [bath.gamma])
+    H, Lb, k = _brute_force_case(L, coupling, bc)
     states = [np.asarray(s) for s in gen.stationary_states()]
-    assert len(states) == gen.kernel_dimension() == bf.kernel_dimension(Lb)
+    assert len(states) == gen.kernel_dimension() == k
     for rho in states:
         assert np.linalg.norm(Lb @ bf.vec(rho)) <= 1e-10 * np.linalg.norm(Lb)
     assert np.linalg.matrix_rank(np.array([bf.vec(r) for r in states]), tol=1e-8) == len(states)
@@ -527,8 +536,7 @@ def test_stationary_states_basis_of_density_matrices(bc, L, coupling):
 @pytest.mark.parametrize("coupling", ["z0", "x0"])
 def test_stationary_states_degenerate_kernel(L, coupling):
     chain, A, bath, gen = _kernel_case(L, coupling, "open")
-    H = chain.hamiltonian(sparse=False)
-    Lb = bf.davies_superoperator(H, [A], [bath.gamma])
+    H, Lb, _ = _brute_force_case(L, coupling, "open")
     states = gen.stationary_states()
     assert len(states) == gen.kernel_dimension() == OPEN_KERNEL[coupling](L)
     for rho in states:

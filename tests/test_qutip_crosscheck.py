@@ -182,7 +182,7 @@ def test_pitfall_fock_basis_false(L, secular):
     Rl = R_lab.full()
     R_correct = T.conj().T @ Rl @ T
     wrong_H = bf.hamiltonian_superoperator(Vq @ H @ Vq.conj().T)
-    right_H = bf.hamiltonian_superoperator(np.diag(Vq.conj().T @ H @ Vq).real)
+    right_H = bf.hamiltonian_superoperator(np.diag(np.diag(Vq.conj().T @ H @ Vq).real))
     Rq = R_eig.full()
     nrm = np.linalg.norm(Rl)
     assert np.linalg.norm((Rq - wrong_H) - (R_correct - right_H)) <= 1e-8 * nrm
