@@ -19,11 +19,9 @@ import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from . import _checks
 from .davies import DaviesGenerator
-from .operators import pauli, site_operator
 
 __all__ = [
     "ConservationReport",
@@ -51,18 +49,7 @@ def transition_components(gen: DaviesGenerator):
 
     Returns ``(n_components, labels)`` with ``labels[b]`` the component of level ``b``.
     """
-    c = gen._core
-    st = c.level_start
-    nl = c.eps.size
-    W = np.zeros((nl, nl))
-    for a, A in enumerate(c.A):
-        # ||Pi_c A Pi_b||_F^2 for every pair of levels: sum |A|^2 over the level blocks (levels contiguous)
-        blk = np.add.reduceat(np.add.reduceat(np.abs(A) ** 2, st, axis=0), st, axis=1)
-        W += c.gamma_l[a] * blk  # gamma_l[c, b]: rate of b -> c
-    np.fill_diagonal(W, 0.0)
-    tol = 1e-12 * max(float(W.max()), 1e-300)
-    graph = sp.csr_array(W > tol)
-    return connected_components(graph, directed=True, connection="strong")
+    return gen._core.components()
 
 
 def _component_kernels(gen: DaviesGenerator):

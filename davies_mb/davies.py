@@ -42,15 +42,15 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Sequence
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.sparse.csgraph import connected_components
 
 from . import _checks
-from ._kernels import add_jump_block
+from ._kernels import add_jump_block, jump_matvec
 from .baths import Bath
 from .spectrum import Spectrum, group_levels
 
@@ -58,6 +58,8 @@ __all__ = ["DaviesGenerator", "CheckReport"]
 
 _CHUNK = 2**22  # elements per chunk of vectorized pair work (bounds temporary memory)
 _DENSE_W0 = 1500  # above this size the nu = 0 block's slow modes come from Lanczos, not a full eigh
+_DENSE_COMPONENT = 4000  # a transition-graph component up to this size gets an exact dense eigh
+_MATRIX_FREE_BYTES = 3 * 2**30  # a nu = 0 block larger than this is never stored: Lanczos runs matrix free
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +139,7 @@ class _Core:
         self._w0 = None
         self._classes = None
         self._top = None
+        self._components = None
         self.rates_cache = {}  # relaxation rates at lambda = 1, by k
         self._level_bounds = None
         self._groups = None
@@ -144,7 +147,7 @@ class _Core:
 
     # -- structure ---------------------------------------------------------------------------------
     def _levels_members(self):
-        li, g = self.li, self.g
+        g = self.g
         starts = np.concatenate([[0], np.cumsum(g)[:-1]])
         self.level_start = starts
         # members[g] = (levels with degeneracy g, member index matrix (nl_g, g))
@@ -214,8 +217,27 @@ class _Core:
         lI = self.li[I]
         for a, A in enumerate(self.A):
             add_jump_block(out, I, J, lI, self.rate_l[a], A)
+        rows, cols, vals = self._anticomm_entries(I, J)
+        np.add.at(out, (rows, cols), vals)
+        return out
+
+    def _level_entry(self, blocks, rows, cols):
+        """Entries ``X[rows, cols]`` of an intra-level operator stored as ``{g: (n_levels_g, g, g)}``."""
+        lev = self.li[rows]
+        out = np.zeros(rows.size, dtype=complex)
+        for gv, arr in blocks.items():
+            m = self.g[lev] == gv
+            if np.any(m):
+                L_ = lev[m]
+                out[m] = arr[self.lev_pos[L_], rows[m] - self.level_start[L_], cols[m] - self.level_start[L_]]
+        return out.real if (self.real and blocks is self.Kblk) else out
+
+    def _anticomm_entries(self, I, J):
+        """Entries of -(K X + X K)/2 (and -i[H_LS, X]) on the elements (I, J): (rows, cols, values)."""
+        m = I.size
         # anticommutator -(K X + X K)/2: K lives inside levels, so (k,l) <- (i,l) with i in level(k),
         # and (k,l) <- (k,j) with j in level(l). Find those columns by searching the sorted element keys.
+        R_, C_, V_ = [], [], []
         n = self.n
         keys = I * n + J
         order = np.argsort(keys, kind="stable")
@@ -230,9 +252,9 @@ class _Core:
             found = skeys[pos] == kk
             return order[pos], found
 
-        Kop = [(self.K, -0.5, -0.5)]
+        Kop = [(self.Kblk, -0.5, -0.5)]
         if self.lamb_shift:
-            Kop.append((self.HLS, -1j, 1j))
+            Kop.append((self.LSblk, -1j, 1j))
         for Mat, c_left, c_right in Kop:
             lk, ll = self.li[I], self.li[J]
             for s in range(int(g.max())):
@@ -241,16 +263,38 @@ class _Core:
                 ii = np.where(ok, st[lk] + s, 0)
                 col, found = column_of(ii, J)
                 sel = ok & found
-                vals = np.asarray(Mat[I[sel], ii[sel]]).ravel()
-                np.add.at(out, (rows[sel], col[sel]), c_left * vals)
+                vals = self._level_entry(Mat, I[sel], ii[sel])
+                R_.append(rows[sel])
+                C_.append(col[sel])
+                V_.append(c_left * vals)
                 # right: (X K)_{kl} = sum_j X_{kj} K_{jl}
                 ok = s < g[ll]
                 jj = np.where(ok, st[ll] + s, 0)
                 col, found = column_of(I, jj)
                 sel = ok & found
-                vals = np.asarray(Mat[jj[sel], J[sel]]).ravel()
-                np.add.at(out, (rows[sel], col[sel]), c_right * vals)
-        return out
+                vals = self._level_entry(Mat, jj[sel], J[sel])
+                R_.append(rows[sel])
+                C_.append(col[sel])
+                V_.append(c_right * vals)
+        return np.concatenate(R_), np.concatenate(C_), np.concatenate(V_)
+
+    def w0_operator(self):
+        """The nu = 0 block as a ``LinearOperator`` (matrix free: jump part recomputed on each product)."""
+        I, J = self.I0, self.J0
+        m = I.size
+        lI = self.li[I]
+        dtype = np.float64 if (self.real and not self.lamb_shift) else np.complex128
+        r, cidx, v = self._anticomm_entries(I, J)
+        anti = sp.csr_array((v, (r, cidx)), shape=(m, m))
+
+        def mv(x):
+            x = np.asarray(x).ravel()
+            y = np.zeros(m, dtype=np.result_type(dtype, x.dtype))
+            for a, A in enumerate(self.A):
+                jump_matvec(y, I, J, lI, self.rate_l[a], A, x)
+            return y + anti @ x
+
+        return spla.LinearOperator((m, m), matvec=mv, dtype=dtype)
 
     @property
     def hermitian(self) -> bool:
@@ -269,7 +313,25 @@ class _Core:
                 self._w0 = (mu, Q, np.linalg.inv(Q))
         return self._w0
 
-    def w0_top(self, k):
+    def components(self):
+        """Strongly connected components of the level transition graph: ``(n_components, labels)``.
+
+        Edge b -> c when :math:`\sum_\alpha \gamma_\alpha(\epsilon_b-\epsilon_c)\|\Pi_c A_\alpha \Pi_b\|^2 > 0`.
+        The nu = 0 block is block diagonal over components (jumps stay inside, K acts inside levels).
+        """
+        if self._components is None:
+            st = self.level_start
+            nl = self.eps.size
+            W = np.zeros((nl, nl))
+            for a, A in enumerate(self.A):
+                blk = np.add.reduceat(np.add.reduceat(np.abs(A) ** 2, st, axis=0), st, axis=1)
+                W += self.gamma_l[a] * blk  # gamma_l[c, b]: rate of b -> c
+            np.fill_diagonal(W, 0.0)
+            tol = 1e-12 * max(float(W.max()), 1e-300)
+            self._components = connected_components(sp.csr_array(W > tol), directed=True, connection="strong")
+        return self._components
+
+    def w0_top(self, k, zero_tol):
         """The k eigenvalues of the nu = 0 block closest to zero (largest real part) and their vectors.
 
         Dense eigen-decomposition for small blocks (cached); for large Hermitian blocks, Lanczos
@@ -285,19 +347,87 @@ class _Core:
             R = Q[:, order]
             Lk = R if Qi is None else Qi[order, :].conj().T
             return mu[order], R, Lk
-        key = min(k, D0 - 2)
+        return self._lanczos_top(k, zero_tol)
+
+    def _lanczos_top(self, k, zero_tol):
+        """Slow modes of a large Hermitian nu = 0 block, component by component of the transition graph.
+
+        Components of moderate size get a dense ``eigh`` (exact, including degenerate kernels); larger
+        ones get Lanczos with deflation (:meth:`_lanczos_component`). Returns ``(mu, R, R)`` as
+        :meth:`w0_top`: the kernel first, then the slowest nonzero modes.
+        """
+        D0 = self.I0.size
         cached = self._top
-        if cached is not None and cached[0].size >= key:
-            mu, R = cached
-            return mu[:key], R[:, :key], R[:, :key]
-        M = self.w0_matrix()
-        v0 = np.random.default_rng(20261128).normal(size=D0)
-        ncv = min(D0, max(2 * key + 1, 24))
-        mu, R = spla.eigsh(M, k=key, which="LA", v0=v0, ncv=ncv, tol=1e-13)
-        order = np.argsort(-mu, kind="stable")
-        mu, R = mu[order], R[:, order]
-        self._top = (mu, R)
+        if cached is None or cached[1].size < k - cached[0].shape[1]:
+            ncomp, labels = self.components()
+            comp_of = labels[self.li[self.I0]]
+            kers, mus, vecs = [], [], []
+            dtype = np.float64 if self.real else np.complex128
+            for cidx in range(ncomp):
+                sel = np.flatnonzero(comp_of == cidx)
+                if sel.size <= _DENSE_COMPONENT:
+                    M = self.block(self.I0[sel], self.J0[sel])
+                    mu, Q = sla.eigh(M, driver="evd", check_finite=False)
+                    zero = np.abs(mu) <= zero_tol
+                    ker, order = Q[:, zero], np.argsort(-mu)
+                    order = order[~zero[order]][:k]
+                    mu_nz, R_nz = mu[order], Q[:, order]
+                else:
+                    ker, mu_nz, R_nz = self._lanczos_component(sel, k, zero_tol)
+                for blockvecs, store in ((ker, kers), (R_nz, vecs)):
+                    full = np.zeros((D0, blockvecs.shape[1]), dtype=np.result_type(dtype, blockvecs.dtype))
+                    full[sel] = blockvecs
+                    store.append(full)
+                mus.append(mu_nz)
+            mu_nz = np.concatenate(mus)
+            order = np.argsort(-mu_nz, kind="stable")
+            self._top = (np.concatenate(kers, axis=1), mu_nz[order], np.concatenate(vecs, axis=1)[:, order])
+        ker, mu_nz, R_nz = self._top
+        z = ker.shape[1]
+        mu = np.concatenate([np.zeros(z), mu_nz])[:max(k, z)]
+        R = np.concatenate([ker, R_nz], axis=1)[:, :mu.size]
         return mu, R, R
+
+    def _lanczos_component(self, sel, k, zero_tol):
+        """Lanczos with kernel deflation on the elements ``sel`` of the nu = 0 block.
+
+        Plain Lanczos can miss copies of an exactly degenerate eigenvalue, and the kernel is degenerate
+        whenever something is conserved: every zero mode found is deflated (shifted far down,
+        :math:`M - c P_{\ker}`) and Lanczos is rerun until a run finds no new zero mode.
+        """
+        m = sel.size
+        if sel.size == self.I0.size:
+            M = self.w0_linear()
+        else:
+            M = self.block(self.I0[sel], self.J0[sel])
+        shift = 4.0 * float(np.max(np.abs(self.Kdiag))) + 1.0  # ||M|| <= 2 max K
+        ker = np.zeros((m, 0), dtype=M.dtype)
+        rng = np.random.default_rng(20261128)
+        while True:
+            if ker.shape[1]:
+                def mv(x, K_=ker):
+                    x = np.asarray(x).ravel()
+                    return M @ x - shift * (K_ @ (K_.conj().T @ x))
+
+                op = spla.LinearOperator((m, m), matvec=mv, dtype=M.dtype)
+            else:
+                op = M
+            key = min(max(k - ker.shape[1], 1) + 2, m - ker.shape[1] - 2)
+            ncv = min(m, max(2 * key + 1, 24))
+            mu, R = spla.eigsh(op, k=key, which="LA", v0=rng.normal(size=m), ncv=ncv, tol=1e-13)
+            zero = np.abs(mu) <= zero_tol
+            if not np.any(zero):
+                order = np.argsort(-mu, kind="stable")
+                return ker, mu[order], R[:, order]
+            ker, _ = np.linalg.qr(np.concatenate([ker, R[:, zero]], axis=1))
+
+    def w0_linear(self):
+        """The nu = 0 block: dense when it fits in ``_MATRIX_FREE_BYTES`` (or is already built), else matrix free."""
+        D0 = self.I0.size
+        big = _checks.dense_bytes((D0, D0), np.float64 if self.real else np.complex128) > _MATRIX_FREE_BYTES
+        if big and not hasattr(self, "_w0_matrix"):
+            return self.w0_operator()
+        return self.w0_matrix()
 
     def w0_matrix(self):
         if self._w0 is None and not hasattr(self, "_w0_matrix"):
@@ -598,7 +728,7 @@ class DaviesGenerator:
         tol = self._zero_tol()
         k = k_nonzero + 2
         while True:
-            mu, R, Lk = c.w0_top(k)
+            mu, R, Lk = c.w0_top(k, tol)
             nz = np.abs(mu) > tol
             if np.sum(nz) >= k_nonzero or mu.size >= c.I0.size - 2 or mu.size < k:
                 return mu, R, Lk, ~nz
@@ -878,11 +1008,9 @@ class DaviesGenerator:
         if isinstance(rho0, (list, tuple)):
             rho0 = np.asarray(rho0)
         rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
-        rho = rho.toarray() if sp.issparse(rho) else np.asarray(rho)
-        V = spec.vectors
-        X0 = V.conj().T @ rho @ V
+        X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
         if spec.n < spec.dim:
-            tr_full, tr_sec = np.trace(rho), np.trace(X0)
+            tr_full, tr_sec = rho.trace(), np.trace(X0)
             if abs(tr_full - tr_sec) > 1e-8 * max(1.0, abs(tr_full)):
                 raise ValueError(
                     f"rho0 has weight {abs(tr_full - tr_sec):.3g} outside the sector {spec.sector} that the "
@@ -999,13 +1127,25 @@ class DaviesGenerator:
     def check(self) -> CheckReport:
         """Residuals of trace preservation, Gibbs stationarity, KMS detailed balance and self-adjointness."""
         c = self._core
-        M = c.w0_matrix()
-        scale = max(float(np.max(np.abs(M))), 1e-300)
-        herm = float(np.max(np.abs(M - M.conj().T))) / scale if c.symmetric else np.nan
-        # trace functional on the symmetric frame: tr X = sum_i s_i^2 Y_ii
-        t = np.zeros(M.shape[0])
-        t[c.pop_pos] = c.scale[c.I0[c.pop_pos]] ** 2
-        trace = float(np.max(np.abs(t @ M))) / (scale * max(np.max(t), 1e-300))
+        M = c.w0_linear()
+        D0 = c.I0.size
+        if isinstance(M, np.ndarray):
+            scale = max(float(np.max(np.abs(M))), 1e-300)
+            herm = float(np.max(np.abs(M - M.conj().T))) / scale if c.symmetric else np.nan
+            t = np.zeros(D0)
+            t[c.pop_pos] = c.scale[c.I0[c.pop_pos]] ** 2
+            trace = float(np.max(np.abs(t @ M))) / (scale * max(np.max(t), 1e-300))
+        else:
+            # matrix free: symmetry from random probes <u, M v> = <M u, v>, trace through M^T = M
+            rng = np.random.default_rng(7)
+            u, v = rng.normal(size=D0), rng.normal(size=D0)
+            Mu, Mv = M @ u, M @ v
+            scale = max(float(np.max(np.abs(Mu))), 1e-300) / max(float(np.max(np.abs(u))), 1e-300)
+            herm = (abs(np.vdot(u, Mv) - np.vdot(Mu, v)) / (np.linalg.norm(Mu) * np.linalg.norm(v))
+                    if c.symmetric else np.nan)
+            t = np.zeros(D0)
+            t[c.pop_pos] = c.scale[c.I0[c.pop_pos]] ** 2
+            trace = (float(np.max(np.abs(M @ t))) / (scale * max(np.max(t), 1e-300))) if c.symmetric else np.nan
         if c.single_beta:
             gibbs_y = np.zeros(M.shape[0])
             gibbs_y[c.pop_pos] = c.pgibbs[c.I0[c.pop_pos]] / c.scale[c.I0[c.pop_pos]] ** 2

@@ -8,7 +8,6 @@ reflection R, spin flip F) are built here as explicit permutation matrices.
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest

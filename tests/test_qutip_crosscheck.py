@@ -91,7 +91,7 @@ def test_spectrum_sign_convention_two_level():
     assert_allclose(pe_m, 1.0 / (np.exp(-1.5 * 1.2) + 1.0), rtol=1e-10)  # inverted: p_e > 1/2
 
 
-@pytest.mark.parametrize("L", [4, pytest.param(5, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("L", [4, 5])
 def test_qutip_secular_tensor_equals_davies_on_nondegenerate_chain(L):
     chain, H = nondegenerate_chain(L)
     spacing, dw_min, bohr_gap = bohr_structure(H)
@@ -141,8 +141,15 @@ def test_pitfall_degenerate_spectrum_secular_cutoff(sec_cutoff):
 # ==================================================================================================
 # PHYSICS.md pitfall 2: fock_basis=False rotates the Hamiltonian part the wrong way
 # ==================================================================================================
-@pytest.mark.parametrize("L", [4, pytest.param(5, marks=pytest.mark.slow)])
-@pytest.mark.parametrize("secular", [True, False], ids=["secular", "full_redfield"])
+@pytest.mark.parametrize(
+    "L,secular",
+    [
+        pytest.param(4, True, id="secular-4"),
+        pytest.param(5, True, id="secular-5"),
+        pytest.param(4, False, id="full_redfield-4"),
+        pytest.param(5, False, id="full_redfield-5", marks=pytest.mark.slow),  # dense d^4 tensor, ~5 s
+    ],
+)
 def test_pitfall_fock_basis_false(L, secular):
     # QuTiP 5.3.1 returns, for fock_basis=False, R_eig = sprepost(V, V^+) @ L_H @ sprepost(V^+, V) + D_eig:
     # the Hamiltonian part is conjugated the wrong way round (-i[V H V^+, .] instead of -i[diag(E), .]).

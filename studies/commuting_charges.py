@@ -1,0 +1,262 @@
+"""Study: conserved quantities that survive the bath, and the restricted equilibrium they imply.
+
+A chain weakly coupled to a thermal bath (Davies generator) thermalizes to exp(-beta H)/Z only if nothing but
+the identity commutes with H and every jump operator A(w) (PHYSICS.md section 4). Four cases, all started in
+the Neel state |0101...> (0 = spin up):
+
+1. ``xxz_z0``: open XXZ chain (Delta = 0.55, no field), A = sigma^z_0. Total S^z is conserved: L + 1
+   stationary states, the final state is the Gibbs state of the initial S^z sector (sector-weighted Gibbs).
+2. ``xxz_x0``: same chain, A = sigma^x_0 only. The coupling breaks S^z and looks generic, but
+   P_x = prod_j sigma^x_j commutes with H (no field) and with sigma^x_0: 2 stationary states (hidden parity).
+   The Neel state has <P_x> = 0; the x-polarized state |+x>^L (P_x = +1) is shown as well.
+3. ``xxz_x0_z1``: same chain, A = sigma^x_0 + sigma^z_1: only the identity survives, unique thermalization.
+4. ``heisenberg_S0S1``: isotropic Heisenberg chain (Delta = 1) with the SU(2)-invariant coupling
+   A = S_0 . S_1. Every total S^a (and S^2) is conserved, the conserved algebra is non-abelian: with the
+   multiplet decomposition H = sum_J C^{m_J} (x) C^{2J+1}, the commutant is sum_J 1 (x) M_{2J+1}, so the
+   number of stationary states is sum_J (2J+1)^2 (165 for L = 8) if the bath mixes each multiplicity space.
+
+For each case: number of stationary states, recognized names, final energy versus Gibbs energy, trace
+distance to Gibbs, the check that long-time evolution (t = 60/gap) reaches the predicted state, and
+relaxation curves <H>(t), <S^z>(t), <(S^z)^2>(t), <P_x>(t), <S^2>(t) from the Neel state up to t = 20/gap.
+
+Usage: ``python studies/commuting_charges.py --L 8 --out results/commuting_charges``
+Writes ``summary.json`` (with parameters, davies_mb.io.save_json), ``relaxation.png`` and ``final_states.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+import davies_mb as dm
+from davies_mb.conserved import known_charges, recognize, restricted_equilibrium
+from davies_mb.io import save_json
+
+DELTA = 0.55
+BETA = 1.0
+STRENGTH = 0.1
+BATH = dict(beta=BETA, eta=1.0, cutoff=5.0)
+
+
+def product_state(bits: str) -> np.ndarray:
+    psi = np.zeros(2 ** len(bits))
+    psi[int(bits, 2)] = 1.0
+    return np.outer(psi, psi)
+
+
+def x_polarized(L: int) -> np.ndarray:
+    psi = np.ones(2**L) / np.sqrt(2**L)
+    return np.outer(psi, psi)
+
+
+def dense(op) -> np.ndarray:
+    return op.toarray() if sp.issparse(op) else np.asarray(op)
+
+
+def span_distance(X, Qs) -> float:
+    """Relative Hilbert-Schmidt distance of X to the span of the orthonormal Hermitian Qs."""
+    x = dense(X).astype(complex)
+    r = x.copy()
+    for Q in Qs:  # explicit residual (subtracting squared norms would lose half the digits)
+        r -= np.vdot(Q, x) * Q
+    return float(np.linalg.norm(r) / np.linalg.norm(x))
+
+
+def trace_distance(a, b) -> float:
+    return 0.5 * float(np.sum(np.abs(np.linalg.eigvalsh(a - b))))
+
+
+def build_cases(L: int):
+    xxz = dm.xxz(L, DELTA)
+    heis = dm.heisenberg(L)
+    s0s1 = sp.csr_array(sum(heis.op(a, 0) @ heis.op(a, 1) for a in "xyz"))
+    s0s1 = sp.csr_array(s0s1.real) if not np.any(np.imag(s0s1.data)) else s0s1
+    return [
+        dict(name="xxz_z0", label=r"XXZ, $\sigma^z_0$", chain=xxz, coupling=xxz.pauli("z", 0),
+             coupling_text="sigma^z_0", expected=L + 1,
+             why="total S^z commutes with H and sigma^z_0: one stationary state per S^z sector"),
+        dict(name="xxz_x0", label=r"XXZ, $\sigma^x_0$", chain=xxz, coupling=xxz.pauli("x", 0),
+             coupling_text="sigma^x_0", expected=2,
+             why="hidden parity prod_j sigma^x_j commutes with H (no field) and with sigma^x_0"),
+        dict(name="xxz_x0_z1", label=r"XXZ, $\sigma^x_0+\sigma^z_1$", chain=xxz,
+             coupling=xxz.parse_operator("x0+z1"), coupling_text="sigma^x_0 + sigma^z_1", expected=1,
+             why="sigma^z_1 breaks prod sigma^x, sigma^x_0 breaks S^z: nothing but the identity survives"),
+        dict(name="heisenberg_S0S1", label=r"Heisenberg, $\vec S_0\cdot\vec S_1$", chain=heis, coupling=s0s1,
+             coupling_text="S_0 . S_1 (SU(2) invariant)",
+             expected=sum((2 * J + 1) ** 2 for J in np.arange(L % 2 / 2, L / 2 + 0.5)),
+             why="H and A are SU(2) invariant: the commutant is sum_J 1_{m_J} (x) M_{2J+1}, "
+                 "dimension sum_J (2J+1)^2"),
+    ]
+
+
+def observables(chain):
+    L = chain.L
+    Sz = chain.total("z")
+    S2 = sp.csr_array(sum(chain.total(a) @ chain.total(a) for a in "xyz"))
+    S2 = sp.csr_array(S2.real) if not np.any(np.imag(S2.data)) else S2
+    Px = known_charges(L)["spin flip prod sigma^x"]
+    return {"H": chain.hamiltonian(sparse=True), "S^z": Sz, "(S^z)^2": sp.csr_array(Sz @ Sz), "P_x": Px,
+            "S^2": S2}
+
+
+def run_case(case, L, n_times=60):
+    t0 = time.perf_counter()
+    chain = case["chain"]
+    spec = dm.diagonalize(chain)
+    bath = dm.OhmicBath(**BATH)
+    gen = dm.DaviesGenerator(spec, [case["coupling"]], bath, strength=STRENGTH)
+    rep = recognize(gen, L)
+    Qs = rep.quantities
+    gap = gen.gap()
+    obs = observables(chain)
+    H = dense(obs["H"])
+    gibbs = spec.gibbs(BETA)
+    neel = product_state(("01" * L)[:L])
+    inits = {"neel": neel}
+    if case["name"] == "xxz_x0":
+        inits["x_polarized"] = x_polarized(L)
+    finals = {}
+    for iname, rho0 in inits.items():
+        req = restricted_equilibrium(gen, rho0)
+        rho_long = gen.evolve(rho0, [60.0 / gap])[0]
+        # every conserved expectation value is kept: tr(Q rho_inf) = tr(Q rho0)
+        kept = max(abs(np.vdot(Q, req.state) - np.vdot(Q, rho0)) for Q in Qs)
+        # rho_inf = exp(-beta H) C with C in the conserved algebra (a "generalized Gibbs" state)
+        E, V = np.linalg.eigh(H)
+        C = (V * np.exp(BETA * (E - E[0]))) @ V.conj().T @ req.state
+        finals[iname] = dict(
+            energy_final=req.energy, energy_gibbs=req.energy_gibbs,
+            trace_distance_to_gibbs=req.trace_distance_to_gibbs,
+            sector_weights=np.round(req.weights, 12), formula_residual=req.formula_residual,
+            evolve_60_over_gap_max_abs_diff=float(np.max(np.abs(rho_long - req.state))),
+            conserved_expectations_kept=float(kept),
+            gibbs_factor_in_conserved_span=span_distance(C, Qs),
+            final={k: float(np.real(np.vdot(dense(O), req.state))) for k, O in obs.items()},
+            gibbs={k: float(np.real(np.vdot(dense(O), gibbs))) for k, O in obs.items()},
+            initial={k: float(np.real(np.vdot(dense(O), rho0))) for k, O in obs.items()},
+        )
+    # relaxation curve from Neel, log-spaced up to 20 / gap
+    times = np.concatenate([[0.0], np.logspace(np.log10(1e-2 / gap), np.log10(20.0 / gap), n_times)])
+    curves = gen.expect(list(obs.values()), neel, times)
+    # named operators that are (or are not) conserved, measured here against the returned span
+    named = {"total S^z": chain.total("z"), "total S^x": chain.total("x"), "total S^y": chain.total("y"),
+             "S^2": obs["S^2"], "prod sigma^x": obs["P_x"]}
+    in_span = {k: span_distance(X, Qs) < 1e-8 for k, X in named.items()}
+    return dict(
+        name=case["name"], label=case["label"], coupling=case["coupling_text"], why=case["why"],
+        model=chain.name, params={k: v for k, v in chain.params.items() if not isinstance(v, list)},
+        stationary_states=gen.kernel_dimension(), conserved_quantities=len(Qs), expected=int(case["expected"]),
+        recognized=list(rep.recognized), unrecognized=rep.n_unrecognized, components=rep.components,
+        conserved_named_operators=in_span, gap=gap, relaxation_time=1.0 / gap,
+        persistent_oscillations=gen.persistent_oscillations(), finals=finals,
+        times=times, curves={k: curves[i] for i, k in enumerate(obs)}, seconds=time.perf_counter() - t0,
+    )
+
+
+def plot(results, out: Path, L: int):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+    panels = [("H", r"$\langle H\rangle$"), ("(S^z)^2", r"$\langle (S^z_{\rm tot})^2\rangle$"),
+              ("P_x", r"$\langle \prod_j\sigma^x_j\rangle$"), ("S^2", r"$\langle \vec S_{\rm tot}^{\,2}\rangle$"),
+              ("S^z", r"$\langle S^z_{\rm tot}\rangle$")]
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8), constrained_layout=True)
+    axes = axes.ravel()
+    for ax, (key, ylabel) in zip(axes, panels):
+        for r, col in zip(results, colors):
+            x = r["times"][1:] * r["gap"]
+            ax.semilogx(x, r["curves"][key][1:], color=col, lw=1.8, label=r["label"])
+            fin = r["finals"]["neel"]
+            ax.axhline(fin["final"][key], color=col, ls="--", lw=1.0)
+            ax.plot([x[-1]], [fin["gibbs"][key]], marker="o", mfc="none", color=col, ms=8)
+        ax.set_xlabel(r"$t\,\Delta$  (time in units of the relaxation time $1/\Delta$)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=9, loc="best")
+    ax = axes[5]
+    ax.axis("off")
+    lines = [f"L = {L}, Neel initial state, beta = {BETA}, lambda = {STRENGTH}", "",
+             "solid: <O>(t) from gen.expect",
+             "dashed: predicted restricted equilibrium tr(O rho_inf)",
+             "open circle at the right end: global Gibbs value", ""]
+    for r in results:
+        f = r["finals"]["neel"]
+        lines.append(f"{r['name']}: {r['stationary_states']} stationary states,")
+        lines.append(f"    D(rho_inf, Gibbs) = {f['trace_distance_to_gibbs']:.3f}, "
+                     f"E_inf = {f['energy_final']:.3f} (Gibbs {f['energy_gibbs']:.3f})")
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=8.5,
+            transform=ax.transAxes)
+    fig.suptitle("Relaxation from the Neel state: conserved quantities stop it short of the Gibbs state")
+    fig.savefig(out / "relaxation.png", dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    names = [r["name"] for r in results]
+    xs = np.arange(len(results))
+    axes[0].bar(xs, [r["stationary_states"] for r in results], color=colors)
+    axes[0].plot(xs, [r["expected"] for r in results], "k_", ms=30, mew=2, label="predicted")
+    axes[0].set_yscale("log")
+    axes[0].set_xticks(xs, names, rotation=15)
+    axes[0].set_ylabel("number of stationary states")
+    axes[0].legend()
+    for x, r in zip(xs, results):
+        axes[0].text(x, r["stationary_states"] * 1.1, str(r["stationary_states"]), ha="center")
+    d_neel = [r["finals"]["neel"]["trace_distance_to_gibbs"] for r in results]
+    axes[1].bar(xs, d_neel, color=colors, label="Neel")
+    xp = [r["finals"]["x_polarized"]["trace_distance_to_gibbs"] for r in results if "x_polarized" in r["finals"]]
+    if xp:
+        axes[1].bar([1.3], xp, width=0.35, color="tab:orange", hatch="//", alpha=0.6, label=r"$|{+x}\rangle^{L}$")
+    axes[1].set_xticks(xs, names, rotation=15)
+    axes[1].set_ylabel(r"$\frac12\|\rho_\infty - e^{-\beta H}/Z\|_1$")
+    axes[1].set_title("distance of the final state to the global Gibbs state")
+    axes[1].legend()
+    fig.savefig(out / "final_states.png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--L", type=int, default=8, help="chain length (default 8)")
+    p.add_argument("--out", default="results/commuting_charges", help="output folder")
+    a = p.parse_args(argv)
+    L = a.L
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for case in build_cases(L):
+        r = run_case(case, L)
+        results.append(r)
+        f = r["finals"]["neel"]
+        print(f"{r['name']:<16} coupling {r['coupling']}")
+        print(f"  stationary states {r['stationary_states']} (predicted {r['expected']}), "
+              f"gap {r['gap']:.5g}, {r['seconds']:.1f} s")
+        print(f"  recognized: {', '.join(r['recognized'])}" + (f"; {r['unrecognized']} unrecognized direction(s)"
+                                                              if r["unrecognized"] else ""))
+        print(f"  conserved (distance to the span < 1e-8): "
+              f"{', '.join(k for k, v in r['conserved_named_operators'].items() if v) or 'none of the named'}")
+        for iname, f in r["finals"].items():
+            print(f"  {iname:<11} E_inf {f['energy_final']:.6f}  E_Gibbs {f['energy_gibbs']:.6f}  "
+                  f"D(rho_inf, Gibbs) {f['trace_distance_to_gibbs']:.4g}  "
+                  f"|evolve(60/gap) - rho_inf| {f['evolve_60_over_gap_max_abs_diff']:.1e}  "
+                  f"formula residual {f['formula_residual']:.1e}  "
+                  f"<(S^z)^2> {f['final']['(S^z)^2']:.4f} (Gibbs {f['gibbs']['(S^z)^2']:.4f})  "
+                  f"<P_x> {f['final']['P_x']:.4f} (Gibbs {f['gibbs']['P_x']:.4f})  "
+                  f"<S^2> {f['final']['S^2']:.4f} (Gibbs {f['gibbs']['S^2']:.4f})")
+            print(f"              conserved expectations kept to {f['conserved_expectations_kept']:.1e}; "
+                  f"rho_inf exp(beta H) in the conserved span to {f['gibbs_factor_in_conserved_span']:.1e}")
+    params = dict(L=L, delta=DELTA, beta=BETA, strength=STRENGTH, bath=dict(kind="ohmic", **BATH), bc="open",
+                  initial="neel (01...), plus |+x>^L for xxz_x0", times="0 and 60 log-spaced in [0.01, 20]/gap")
+    path = save_json(out / "summary.json", {"cases": results}, params=params)
+    plot(results, out, L)
+    print(f"\nwrote {path}, {out / 'relaxation.png'}, {out / 'final_states.png'}")
+
+
+if __name__ == "__main__":
+    main()
