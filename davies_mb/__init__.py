@@ -13,6 +13,13 @@ True
 """
 
 from .baths import Bath, DrudeLorentzBath, OhmicBath
+from .conserved import (
+    ConservationReport,
+    RestrictedEquilibrium,
+    conserved_quantities,
+    recognize,
+    restricted_equilibrium,
+)
 from .davies import CheckReport, DaviesGenerator
 from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
 from .operators import pauli, site_operator, spin_operator
@@ -24,6 +31,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Bath",
     "CheckReport",
+    "ConservationReport",
+    "RestrictedEquilibrium",
+    "conserved_quantities",
+    "recognize",
+    "restricted_equilibrium",
     "DaviesGenerator",
     "DrudeLorentzBath",
     "OhmicBath",

@@ -20,7 +20,6 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from . import _checks
 from .davies import DaviesGenerator
 
 __all__ = [
@@ -52,42 +51,6 @@ def transition_components(gen: DaviesGenerator):
     return gen._core.components()
 
 
-def _component_kernels(gen: DaviesGenerator):
-    """Kernel of the nu = 0 block, component by component: list of (levels, vectors on the block)."""
-    c = gen._core
-    ncomp, labels = transition_components(gen)
-    tol = gen._zero_tol()
-    if ncomp == 1:
-        return [(np.arange(c.eps.size), gen._kernel()[1])]
-    lev_of_elem = c.li[c.I0]
-    out = []
-    order = np.argsort(labels[lev_of_elem], kind="stable")
-    comp_sorted = labels[lev_of_elem][order]
-    bounds = np.searchsorted(comp_sorted, np.arange(ncomp + 1))
-    for k in range(ncomp):
-        sel = np.sort(order[bounds[k]:bounds[k + 1]])
-        levs = np.flatnonzero(labels == k)
-        if np.all(c.g[levs] == 1) and c.symmetric:
-            # one conserved quantity: the projector onto the component (Gibbs weights in the KMS frame)
-            v = np.zeros(c.I0.size)
-            v[sel] = c.scale[c.I0[sel]] ** 2
-            out.append((levs, v[:, None] / np.linalg.norm(v)))
-            continue
-        M = c.block(c.I0[sel], c.J0[sel])
-        if c.hermitian:
-            mu, Q = np.linalg.eigh(M)
-            Lk = Q[:, np.abs(mu) <= tol]
-        else:
-            _, s, vh = np.linalg.svd(M)  # left kernel: null space of M^dag
-            Lk = vh[s <= tol].conj().T
-            u, s2, _ = np.linalg.svd(M.conj().T)
-            Lk = u[:, s2 <= tol] if Lk.size == 0 else Lk
-        V = np.zeros((c.I0.size, Lk.shape[1]), dtype=Lk.dtype)
-        V[sel] = Lk
-        out.append((levs, V))
-    return out
-
-
 def conserved_quantities(gen_or_spectrum, couplings=None, bath=None, *, basis: str = "computational") -> list:
     r"""A basis of the conserved quantities :math:`\mathcal{L}^\dagger(X) = 0` (Hermitian operators).
 
@@ -101,21 +64,11 @@ def conserved_quantities(gen_or_spectrum, couplings=None, bath=None, *, basis: s
     Returns
     -------
     list of ndarray
-        As many operators as stationary states, orthonormal in the Hilbert-Schmidt inner product.
+        As many operators as stationary states, orthonormal in the Hilbert-Schmidt inner product (see
+        :meth:`DaviesGenerator.conserved_quantities`; the kernel is computed component by component of
+        the transition graph, exactly for components up to a few thousand elements).
     """
-    _checks.check_choice("basis", basis, ("computational", "eigen"))
-    gen = _as_generator(gen_or_spectrum, couplings, bath)
-    c = gen._core
-    f = c.scale[c.I0] * c.scale[c.J0]
-    vecs = [v / f for levs, V in _component_kernels(gen) for v in V.T]  # Heisenberg picture
-    out = []
-    for h in gen._hermitian_span(vecs):
-        Q = np.zeros((c.n, c.n), dtype=complex)
-        Q[c.I0, c.J0] = h
-        if basis == "computational":
-            Q = gen.spectrum.from_eigenbasis(Q)
-        out.append(gen._hermitize(Q))
-    return out
+    return _as_generator(gen_or_spectrum, couplings, bath).conserved_quantities(basis=basis)
 
 
 # -- recognition -----------------------------------------------------------------------------------

@@ -968,13 +968,15 @@ class DaviesGenerator:
         X = 0.5 * (X + X.conj().T)
         return X.real if not np.any(np.abs(X.imag) > 0) else X
 
-    def conserved_quantities(self) -> list:
+    def conserved_quantities(self, basis: str = "computational") -> list:
         r"""A basis of the conserved quantities :math:`X` with :math:`\mathcal{L}^\dagger(X) = 0`.
 
-        Hermitian operators in the computational basis, as many as stationary states: the commutant of
-        :math:`H` and all :math:`A_\alpha(\omega)` with :math:`\gamma_\alpha(\omega) > 0` (PHYSICS.md
-        section 4). The identity is always among their span.
+        Hermitian operators, orthonormal in the Hilbert-Schmidt inner product, as many as stationary
+        states: the commutant of :math:`H` and all :math:`A_\alpha(\omega)` with
+        :math:`\gamma_\alpha(\omega) > 0` (PHYSICS.md section 4). The identity is always in their span.
+        ``basis="eigen"`` returns them in the eigenbasis of H (where they are block diagonal over levels).
         """
+        _checks.check_choice("basis", basis, ("computational", "eigen"))
         c = self._core
         Rk, Lk = self._kernel()
         f = c.scale[c.I0] * c.scale[c.J0]
@@ -982,7 +984,7 @@ class DaviesGenerator:
         for h in self._hermitian_span([Lk[:, k] / f for k in range(Lk.shape[1])]):
             Q = np.zeros((c.n, c.n), dtype=complex)
             Q[c.I0, c.J0] = h
-            out.append(self._hermitize(self.spectrum.from_eigenbasis(Q)))
+            out.append(self._hermitize(Q if basis == "eigen" else self.spectrum.from_eigenbasis(Q)))
         return out
 
     def stationary_state(self, rho0) -> np.ndarray:

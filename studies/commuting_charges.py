@@ -103,7 +103,7 @@ def observables(chain):
             "S^2": S2}
 
 
-def run_case(case, L, n_times=60):
+def run_case(case, L, n_times=150):
     t0 = time.perf_counter()
     chain = case["chain"]
     spec = dm.diagonalize(chain)
@@ -131,7 +131,9 @@ def run_case(case, L, n_times=60):
         finals[iname] = dict(
             energy_final=req.energy, energy_gibbs=req.energy_gibbs,
             trace_distance_to_gibbs=req.trace_distance_to_gibbs,
-            sector_weights=np.round(req.weights, 12), formula_residual=req.formula_residual,
+            sector_weights=np.round(req.weights, 12),
+            # NaN when the conserved algebra is non-abelian (no projector formula): stored as null
+            formula_residual=None if np.isnan(req.formula_residual) else req.formula_residual,
             evolve_60_over_gap_max_abs_diff=float(np.max(np.abs(rho_long - req.state))),
             conserved_expectations_kept=float(kept),
             gibbs_factor_in_conserved_span=span_distance(C, Qs),
@@ -140,8 +142,13 @@ def run_case(case, L, n_times=60):
             initial={k: float(np.real(np.vdot(dense(O), rho0))) for k, O in obs.items()},
         )
     # relaxation curve from Neel, log-spaced up to 20 / gap
-    times = np.concatenate([[0.0], np.logspace(np.log10(1e-2 / gap), np.log10(20.0 / gap), n_times)])
+    times = np.concatenate([[0.0], np.logspace(np.log10(1e-5 / gap), np.log10(20.0 / gap), n_times)])
     curves = gen.expect(list(obs.values()), neel, times)
+    rho_inf = restricted_equilibrium(gen, neel).state
+    d_inf, d_gibbs = [], []
+    for rho_t in gen.evolve(neel, times):
+        d_inf.append(trace_distance(rho_t, rho_inf))
+        d_gibbs.append(trace_distance(rho_t, gibbs))
     # named operators that are (or are not) conserved, measured here against the returned span
     named = {"total S^z": chain.total("z"), "total S^x": chain.total("x"), "total S^y": chain.total("y"),
              "S^2": obs["S^2"], "prod sigma^x": obs["P_x"]}
@@ -153,7 +160,8 @@ def run_case(case, L, n_times=60):
         recognized=list(rep.recognized), unrecognized=rep.n_unrecognized, components=rep.components,
         conserved_named_operators=in_span, gap=gap, relaxation_time=1.0 / gap,
         persistent_oscillations=gen.persistent_oscillations(), finals=finals,
-        times=times, curves={k: curves[i] for i, k in enumerate(obs)}, seconds=time.perf_counter() - t0,
+        times=times, curves={k: curves[i] for i, k in enumerate(obs)},
+        distance_to_rho_inf=np.array(d_inf), distance_to_gibbs=np.array(d_gibbs), seconds=time.perf_counter() - t0,
     )
 
 
@@ -165,35 +173,48 @@ def plot(results, out: Path, L: int):
 
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
     panels = [("H", r"$\langle H\rangle$"), ("(S^z)^2", r"$\langle (S^z_{\rm tot})^2\rangle$"),
-              ("P_x", r"$\langle \prod_j\sigma^x_j\rangle$"), ("S^2", r"$\langle \vec S_{\rm tot}^{\,2}\rangle$"),
-              ("S^z", r"$\langle S^z_{\rm tot}\rangle$")]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 8), constrained_layout=True)
+              ("P_x", r"$\langle P_x\rangle$  (spin-flip parity)"),
+              ("S^2", r"$\langle \vec S_{\rm tot}^{\,2}\rangle$")]
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
     axes = axes.ravel()
+    xlabel = r"$t\,\Delta$  (time in units of the relaxation time $1/\Delta$)"
     for ax, (key, ylabel) in zip(axes, panels):
         for r, col in zip(results, colors):
             x = r["times"][1:] * r["gap"]
-            ax.semilogx(x, r["curves"][key][1:], color=col, lw=1.8, label=r["label"])
+            ax.semilogx(x, r["curves"][key][1:], color=col, lw=1.6, label=r["label"])
             fin = r["finals"]["neel"]
             ax.axhline(fin["final"][key], color=col, ls="--", lw=1.0)
-            ax.plot([x[-1]], [fin["gibbs"][key]], marker="o", mfc="none", color=col, ms=8)
-        ax.set_xlabel(r"$t\,\Delta$  (time in units of the relaxation time $1/\Delta$)")
+            ax.plot([x[-1]], [fin["gibbs"][key]], marker="o", mfc="none", color=col, ms=9, mew=1.5)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=9, loc="best")
+    ax = axes[4]
+    for r, col in zip(results, colors):
+        x = r["times"][1:] * r["gap"]
+        ax.loglog(x, np.maximum(r["distance_to_rho_inf"][1:], 1e-16), color=col, lw=1.6)
+        ax.loglog(x, np.maximum(r["distance_to_gibbs"][1:], 1e-16), color=col, lw=1.2, ls=":")
+    ax.set_ylim(1e-12, 2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("trace distance")
+    ax.set_title(r"solid: $D(\rho(t), \rho_\infty)$,  dotted: $D(\rho(t), e^{-\beta H}/Z)$", fontsize=10)
+    ax.grid(alpha=0.3)
     ax = axes[5]
     ax.axis("off")
-    lines = [f"L = {L}, Neel initial state, beta = {BETA}, lambda = {STRENGTH}", "",
+    handles, labels = axes[0].get_legend_handles_labels()
+    ax.legend(handles, labels, loc="upper left", fontsize=10, title="chain and bath coupling")
+    lines = [f"L = {L}, open chains, Neel initial state |0101...>,", f"Ohmic bath beta = {BETA}, lambda = {STRENGTH}", "",
              "solid: <O>(t) from gen.expect",
              "dashed: predicted restricted equilibrium tr(O rho_inf)",
-             "open circle at the right end: global Gibbs value", ""]
+             "open circle: Gibbs value of the same chain",
+             "P_x = prod_j sigma^x_j; <S^z_tot> = 0 throughout (symmetry)", ""]
     for r in results:
         f = r["finals"]["neel"]
-        lines.append(f"{r['name']}: {r['stationary_states']} stationary states,")
-        lines.append(f"    D(rho_inf, Gibbs) = {f['trace_distance_to_gibbs']:.3f}, "
-                     f"E_inf = {f['energy_final']:.3f} (Gibbs {f['energy_gibbs']:.3f})")
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=8.5,
+        lines.append(f"{r['name']}: {r['stationary_states']} stationary states")
+        lines.append(f"   D(rho_inf, Gibbs) = {f['trace_distance_to_gibbs']:.3g}")
+        lines.append(f"   E_inf = {f['energy_final']:.4f}, E_Gibbs = {f['energy_gibbs']:.4f}")
+    ax.text(0.0, 0.6, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=8.5,
             transform=ax.transAxes)
-    fig.suptitle("Relaxation from the Neel state: conserved quantities stop it short of the Gibbs state")
+    fig.suptitle("Relaxation from the Neel state: surviving conserved quantities stop it short of the Gibbs state")
     fig.savefig(out / "relaxation.png", dpi=110)
     plt.close(fig)
 
@@ -208,15 +229,23 @@ def plot(results, out: Path, L: int):
     axes[0].legend()
     for x, r in zip(xs, results):
         axes[0].text(x, r["stationary_states"] * 1.1, str(r["stationary_states"]), ha="center")
-    d_neel = [r["finals"]["neel"]["trace_distance_to_gibbs"] for r in results]
-    axes[1].bar(xs, d_neel, color=colors, label="Neel")
-    xp = [r["finals"]["x_polarized"]["trace_distance_to_gibbs"] for r in results if "x_polarized" in r["finals"]]
-    if xp:
-        axes[1].bar([1.3], xp, width=0.35, color="tab:orange", hatch="//", alpha=0.6, label=r"$|{+x}\rangle^{L}$")
+    d_neel = np.array([r["finals"]["neel"]["trace_distance_to_gibbs"] for r in results])
+    floor = 1e-16
+    axes[1].bar(xs - 0.18, np.maximum(d_neel, floor), width=0.35, color=colors, label=r"Neel $|0101\ldots\rangle$")
+    for x, v in zip(xs - 0.18, d_neel):
+        axes[1].text(x, max(v, floor) * 1.6, f"{v:.2g}", ha="center", fontsize=9)
+    for x, r in zip(xs, results):
+        if "x_polarized" in r["finals"]:
+            v = r["finals"]["x_polarized"]["trace_distance_to_gibbs"]
+            axes[1].bar([x + 0.18], [v], width=0.35, color="tab:orange", hatch="//", alpha=0.6,
+                        label=r"$|{+x}\rangle^{\otimes L}$ ($P_x = +1$)")
+            axes[1].text(x + 0.18, v * 1.6, f"{v:.2g}", ha="center", fontsize=9)
+    axes[1].set_yscale("log")
+    axes[1].set_ylim(floor / 3, 10)
     axes[1].set_xticks(xs, names, rotation=15)
-    axes[1].set_ylabel(r"$\frac12\|\rho_\infty - e^{-\beta H}/Z\|_1$")
-    axes[1].set_title("distance of the final state to the global Gibbs state")
-    axes[1].legend()
+    axes[1].set_ylabel(r"$\frac{1}{2}\Vert\rho_\infty - e^{-\beta H}/Z\Vert_1$")
+    axes[1].set_title("distance of the final state to the global Gibbs state (round-off = thermal)")
+    axes[1].legend(loc="lower right")
     fig.savefig(out / "final_states.png", dpi=110)
     plt.close(fig)
 
@@ -245,7 +274,7 @@ def main(argv=None):
             print(f"  {iname:<11} E_inf {f['energy_final']:.6f}  E_Gibbs {f['energy_gibbs']:.6f}  "
                   f"D(rho_inf, Gibbs) {f['trace_distance_to_gibbs']:.4g}  "
                   f"|evolve(60/gap) - rho_inf| {f['evolve_60_over_gap_max_abs_diff']:.1e}  "
-                  f"formula residual {f['formula_residual']:.1e}  "
+                  f"formula residual {f['formula_residual'] if f['formula_residual'] is None else format(f['formula_residual'], '.1e')}  "
                   f"<(S^z)^2> {f['final']['(S^z)^2']:.4f} (Gibbs {f['gibbs']['(S^z)^2']:.4f})  "
                   f"<P_x> {f['final']['P_x']:.4f} (Gibbs {f['gibbs']['P_x']:.4f})  "
                   f"<S^2> {f['final']['S^2']:.4f} (Gibbs {f['gibbs']['S^2']:.4f})")
