@@ -323,8 +323,17 @@ class _Core:
             st = self.level_start
             nl = self.eps.size
             W = np.zeros((nl, nl))
+            step = max(1, _CHUNK // max(self.n, 1))  # rows per chunk: no n x n temporaries
             for a, A in enumerate(self.A):
-                blk = np.add.reduceat(np.add.reduceat(np.abs(A) ** 2, st, axis=0), st, axis=1)
+                blk = np.zeros((nl, nl))
+                l0 = 0
+                while l0 < nl:
+                    l1 = int(np.searchsorted(st, st[l0] + step, side="right"))
+                    l1 = max(l1, l0 + 1)
+                    r0, r1 = st[l0], (st[l1] if l1 < nl else self.n)
+                    rows = np.abs(A[r0:r1]) ** 2
+                    blk[l0:l1] = np.add.reduceat(np.add.reduceat(rows, st, axis=1), st[l0:l1] - r0, axis=0)
+                    l0 = l1
                 W += self.gamma_l[a] * blk  # gamma_l[c, b]: rate of b -> c
             np.fill_diagonal(W, 0.0)
             tol = 1e-12 * max(float(W.max()), 1e-300)
@@ -332,18 +341,16 @@ class _Core:
         return self._components
 
     def w0_top(self, k, zero_tol):
-        """The k eigenvalues of the nu = 0 block closest to zero (largest real part) and their vectors.
+        """The whole kernel and at least the k slowest nonzero modes of the nu = 0 block.
 
-        Dense eigen-decomposition for small blocks (cached); for large Hermitian blocks, Lanczos
-        (``scipy.sparse.linalg.eigsh``, seeded start vector) on the dense block: the slow modes are the
-        algebraically largest eigenvalues of a negative semidefinite matrix.
-        Returns ``(mu, R, Lk)``: eigenvalues sorted by decreasing real part, right vectors and left
-        vectors (columns, biorthonormal).
+        Dense eigen-decomposition for small blocks (cached: everything is returned); for large Hermitian
+        blocks, :meth:`_lanczos_top`. Returns ``(mu, R, Lk)``: eigenvalues sorted by decreasing real
+        part, right vectors and left vectors (columns, biorthonormal).
         """
         D0 = self.I0.size
         if self._w0 is not None or D0 <= _DENSE_W0 or not self.hermitian:
             mu, Q, Qi = self.w0()
-            order = np.argsort(-np.real(mu), kind="stable")[:k]
+            order = np.argsort(-np.real(mu), kind="stable")
             R = Q[:, order]
             Lk = R if Qi is None else Qi[order, :].conj().T
             return mu[order], R, Lk
@@ -359,21 +366,29 @@ class _Core:
         D0 = self.I0.size
         cached = self._top
         if cached is None or cached[1].size < k - cached[0].shape[1]:
-            ncomp, labels = self.components()
-            comp_of = labels[self.li[self.I0]]
+            M = self.w0_linear()
+            if isinstance(M, np.ndarray):
+                # the block is stored: split it by its own sparsity graph, which also isolates elements
+                # that nothing couples to (Lanczos cannot see such exactly decoupled zero modes reliably)
+                ncomp, comp_of = connected_components(sp.csr_array(M != 0), directed=False)
+            else:
+                ncomp, labels = self.components()
+                comp_of = labels[self.li[self.I0]]
             kers, mus, vecs = [], [], []
             dtype = np.float64 if self.real else np.complex128
+            order_c = np.argsort(comp_of, kind="stable")
+            bounds = np.searchsorted(comp_of[order_c], np.arange(ncomp + 1))
             for cidx in range(ncomp):
-                sel = np.flatnonzero(comp_of == cidx)
+                sel = np.sort(order_c[bounds[cidx]:bounds[cidx + 1]])
                 if sel.size <= _DENSE_COMPONENT:
-                    M = self.block(self.I0[sel], self.J0[sel])
-                    mu, Q = sla.eigh(M, driver="evd", check_finite=False)
+                    Mc = M[np.ix_(sel, sel)] if isinstance(M, np.ndarray) else self.block(self.I0[sel], self.J0[sel])
+                    mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
                     zero = np.abs(mu) <= zero_tol
                     ker, order = Q[:, zero], np.argsort(-mu)
                     order = order[~zero[order]][:k]
                     mu_nz, R_nz = mu[order], Q[:, order]
                 else:
-                    ker, mu_nz, R_nz = self._lanczos_component(sel, k, zero_tol)
+                    ker, mu_nz, R_nz = self._lanczos_component(M, sel, k, zero_tol)
                 for blockvecs, store in ((ker, kers), (R_nz, vecs)):
                     full = np.zeros((D0, blockvecs.shape[1]), dtype=np.result_type(dtype, blockvecs.dtype))
                     full[sel] = blockvecs
@@ -384,11 +399,11 @@ class _Core:
             self._top = (np.concatenate(kers, axis=1), mu_nz[order], np.concatenate(vecs, axis=1)[:, order])
         ker, mu_nz, R_nz = self._top
         z = ker.shape[1]
-        mu = np.concatenate([np.zeros(z), mu_nz])[:max(k, z)]
+        mu = np.concatenate([np.zeros(z), mu_nz])[:z + k]
         R = np.concatenate([ker, R_nz], axis=1)[:, :mu.size]
         return mu, R, R
 
-    def _lanczos_component(self, sel, k, zero_tol):
+    def _lanczos_component(self, M_full, sel, k, zero_tol):
         """Lanczos with kernel deflation on the elements ``sel`` of the nu = 0 block.
 
         Plain Lanczos can miss copies of an exactly degenerate eigenvalue, and the kernel is degenerate
@@ -397,7 +412,9 @@ class _Core:
         """
         m = sel.size
         if sel.size == self.I0.size:
-            M = self.w0_linear()
+            M = M_full
+        elif isinstance(M_full, np.ndarray):
+            M = M_full[np.ix_(sel, sel)]
         else:
             M = self.block(self.I0[sel], self.J0[sel])
         shift = 4.0 * float(np.max(np.abs(self.Kdiag))) + 1.0  # ||M|| <= 2 max K
@@ -726,13 +743,8 @@ class DaviesGenerator:
         """Kernel and the ``k_nonzero`` slowest nonzero modes of the nu = 0 block (lambda = 1)."""
         c = self._core
         tol = self._zero_tol()
-        k = k_nonzero + 2
-        while True:
-            mu, R, Lk = c.w0_top(k, tol)
-            nz = np.abs(mu) > tol
-            if np.sum(nz) >= k_nonzero or mu.size >= c.I0.size - 2 or mu.size < k:
-                return mu, R, Lk, ~nz
-            k *= 2
+        mu, R, Lk = c.w0_top(k_nonzero, tol)
+        return mu, R, Lk, np.abs(mu) <= tol
 
     def kernel_dimension(self) -> int:
         """Number of independent stationary states (dimension of the kernel of L)."""

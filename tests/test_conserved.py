@@ -275,6 +275,36 @@ def test_transition_components_xxz():
             assert n == 1
 
 
+@pytest.mark.parametrize("L", [3, 4])
+def test_su2_invariant_coupling_non_abelian(L, rng):
+    """Heisenberg chain + A = S_0 . S_1: commutant sum_J 1_{m_J} (x) M_{2J+1}, dimension sum_J (2J+1)^2."""
+    chain = dm.heisenberg(L)
+    A = sp.csr_array(sum(chain.op(a, 0) @ chain.op(a, 1) for a in "xyz"))
+    A = dense(A).real
+    bath = dm.OhmicBath(BETA)
+    gen = dm.DaviesGenerator(dm.diagonalize(chain), [A], bath, strength=1.0)
+    H = chain.hamiltonian(sparse=False)
+    Lb = bf.davies_superoperator(H, [A], [bath.gamma])
+    expected = sum(int(2 * J + 1) ** 2 for J in np.arange((L % 2) / 2, L / 2 + 0.5))  # 20 (L=3), 35 (L=4)
+    Qs = conserved_quantities(gen)
+    assert len(Qs) == gen.kernel_dimension() == bf.kernel_dimension(Lb) == expected
+    for Q in Qs:
+        assert np.linalg.norm(adjoint_apply(Lb, Q)) <= 1e-9 * np.linalg.norm(Q)
+    totals = [dense(chain.total(a)) for a in "xyz"]
+    for X in totals + [sum(T @ T for T in totals)]:  # S^x, S^y, S^z and S^2 are all conserved
+        assert span_residual(X, Qs) <= 1e-10
+    rep = recognize(gen, L)
+    assert "total S^z" in rep.recognized and rep.n_unrecognized > 0
+    d = 2**L
+    Y = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    rho0 = Y @ Y.conj().T / np.trace(Y @ Y.conj().T).real
+    req = restricted_equilibrium(gen, rho0)
+    assert np.isnan(req.formula_residual) and req.weights.size == 0  # no projector formula: non-abelian
+    assert_allclose(req.state, bf.unvec(kernel_projector(Lb) @ bf.vec(rho0), d), atol=1e-9, rtol=0)
+    for Q in Qs:  # every conserved expectation value is kept
+        assert abs(np.vdot(Q, req.state) - np.vdot(Q, rho0)) <= 1e-10
+
+
 # ==================================================================================================
 # 2. Random Hamiltonians with planted symmetries (hypothesis)
 # ==================================================================================================
@@ -399,13 +429,6 @@ def test_planted_degenerate_copies(seed, m, mixed, extra, beta):
     check_against_brute_force(H, [A], bath, expected, planted, rng)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: DaviesGenerator._slow_w0 (davies.py) stops at `mu.size >= c.I0.size - 2` with only "
-    "the k = 3 (then 6, ...) slowest modes of the nu = 0 block, all of them zero, although more zero modes "
-    "exist; kernel_dimension(), conserved_quantities(), stationary_states() and stationary_state() then miss "
-    "kernel directions (stationary_state loses trace) whenever the kernel nearly fills a small nu = 0 block",
-)
 @pytest.mark.parametrize("case", ["pure_dephasing_d4", "pure_dephasing_d8", "two_identical_copies"])
 def test_kernel_fills_the_population_block(case):
     if case == "pure_dephasing_d4":  # every population is conserved: kernel dimension 4
@@ -564,3 +587,12 @@ def test_bad_input():
                                    [dm.OhmicBath(1.0), dm.OhmicBath(2.0)], strength=1.0)
     with pytest.raises(ValueError, match="temperature"):
         restricted_equilibrium(two_temps, neel(4))
+
+
+def test_top_level_exports():
+    """The issue's names: dm.conserved_quantities, dm.recognize, dm.restricted_equilibrium."""
+    assert dm.conserved_quantities is conserved_quantities
+    assert dm.recognize is recognize
+    assert dm.restricted_equilibrium is restricted_equilibrium
+    *_, spec, gen, H = xxz_case(4, "x0")
+    assert len(dm.conserved_quantities(gen)) == 2

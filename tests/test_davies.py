@@ -10,6 +10,7 @@ Tolerances are explicit everywhere; "relative" means relative to the Frobenius n
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -440,9 +441,9 @@ def test_periodic_xxz_kernel_dimension(L, coupling):
     # conserved algebras non-abelian (a block of multiplicity m counts m^2), so the kernel is even larger
     # than the number of abelian sectors; we do not predict it in closed form but (a) bound it from below
     # by the number of joint sectors, (b) check it against the brute-force kernel (L <= 5) and the
-    # commutant dimension (tests above), (c) check it exceeds the open-chain value where it does (all sigma_0 couplings;
-    # sigma^x_0 + sigma^z_1 breaks R since site 1 -> L-1; the kernel stays 1 except for an accidental
-    # extra conserved quantity of the small L = 4 ring).
+    # commutant dimension (tests above), (c) check it exceeds the open-chain value where it does (all
+    # sigma_0 couplings; sigma^x_0 + sigma^z_1 breaks R since site 1 -> L-1: the kernel stays 1 except
+    # for an accidental extra conserved quantity of the small L = 4 ring).
     chain, A, bath, gen = _kernel_case(L, coupling, "periodic")
     k = gen.kernel_dimension()
     if coupling != "x0+z1":
@@ -464,6 +465,25 @@ def test_periodic_xxz_kernel_dimension(L, coupling):
     expected = {(4, "z0"): 13, (5, "z0"): 12, (6, "z0"): 18, (4, "x0"): 10, (5, "x0"): 4, (6, "x0"): 12,
                 (4, "x0+z1"): 2, (5, "x0+z1"): 1, (6, "x0+z1"): 1}  # brute force (test above)
     assert k == expected[(L, coupling)]
+
+
+@pytest.mark.parametrize("bc,coupling,expected", [("periodic", "z0", 8), ("periodic", "x0", 0), ("open", "z0", 0)])
+def test_undamped_coherences_periodic_chain(bc, coupling, expected):
+    # Periodic XXZ L=4 with sigma^z_0: some coherences between different energies are never damped
+    # (eigenvalues -i nu with zero real part; brute force: 8 of them). The gap min{-Re mu : mu != 0} is
+    # then 0 (PHYSICS.md definition), in the generator and in the brute-force spectrum alike.
+    L = 4
+    chain, A, bath, gen = _kernel_case(L, coupling, bc)
+    H, Lb, k = _brute_force_case(L, coupling, bc)
+    mu = np.linalg.eigvals(Lb)
+    scale = np.max(np.abs(mu))
+    n_imag = int(np.sum((np.abs(mu.real) <= 1e-9 * scale) & (np.abs(mu.imag) > 1e-9 * scale)))
+    assert n_imag == expected
+    assert_allclose(gen.gap(), bf.gap(Lb), atol=1e-9 * scale)
+    if expected:
+        assert gen.gap() == 0.0
+    if hasattr(gen, "persistent_oscillations"):
+        assert gen.persistent_oscillations() == expected
 
 
 @pytest.mark.parametrize("L", [3, 4])
@@ -553,6 +573,58 @@ def test_stationary_state_projects_on_sectors(L, coupling, rng):
     expected = sum(np.trace(P @ rho0).real * gibbs_in_subspace(H, P, bath.beta)
                    for P in _sector_projectors(chain, coupling))
     assert_allclose(gen.stationary_state(rho0), expected, atol=1e-10, rtol=0)
+
+
+# Large nu = 0 blocks (sum_eps g_eps^2 > davies._DENSE_W0 = 1500) take a different code path: Lanczos with
+# deflation of the kernel instead of one dense eigh. It is exercised at small size by lowering the private
+# threshold (the same code runs, only on a smaller block), and once at its real size in a slow test.
+@pytest.fixture
+def force_lanczos(monkeypatch):
+    import davies_mb.davies as dmod
+
+    if not hasattr(dmod, "_DENSE_W0"):
+        pytest.skip("davies_mb.davies._DENSE_W0 (dense/Lanczos threshold of the nu = 0 block) is gone")
+    monkeypatch.setattr(dmod, "_DENSE_W0", 8)
+
+
+@pytest.mark.parametrize("bc", ["open", "periodic"])
+@pytest.mark.parametrize("coupling", ["z0", "x0", "x0+z1"])
+def test_lanczos_path_matches_dense_path_and_brute_force(bc, coupling, force_lanczos, rng):
+    L = 5
+    chain, A, bath, dense_gen = _kernel_case(L, coupling, bc)
+    H, Lb, k = _brute_force_case(L, coupling, bc)
+    dense_rates = dense_gen.relaxation_rates(4)  # computed before the Lanczos generator exists
+    assert dense_gen.kernel_dimension() == k
+    import davies_mb.davies as dmod
+
+    assert dmod._DENSE_W0 == 8
+    gen = dm.DaviesGenerator(dm.diagonalize(chain), [A], bath, strength=1.0)
+    rho0 = random_density_matrix(rng, 2**L)
+    # periodic + sigma^z_0 has undamped coherences (test_undamped_coherences_periodic_chain): warned
+    undamped = (bc, coupling) == ("periodic", "z0")
+    with pytest.warns(UserWarning, match="undamped") if undamped else contextlib.nullcontext():
+        rinf = gen.stationary_state(rho0)
+    assert abs(np.trace(rinf) - 1.0) <= 1e-10
+    assert np.linalg.norm(Lb @ bf.vec(rinf)) <= 1e-10 * np.linalg.norm(Lb)
+    if bc == "open" and coupling != "x0+z1":
+        expected = sum(np.trace(P @ rho0).real * gibbs_in_subspace(H, P, bath.beta)
+                       for P in _sector_projectors(chain, coupling))
+        assert_allclose(rinf, expected, atol=1e-10, rtol=0)
+    assert gen.kernel_dimension() == k
+    assert_allclose(gen.relaxation_rates(4), dense_rates, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_lanczos_path_real_size_kernel():
+    # ~40 s. nu = 0 block of dimension 8304 > 1500: the Lanczos path. S^z is the only conserved quantity
+    # of the open chain with a sigma^z_0 coupling (brute force for L <= 5, commutant for L <= 6), so the
+    # kernel has one state per S^z sector.
+    L = 11
+    chain = dm.xxz(L, 0.5)
+    gen = dm.DaviesGenerator(dm.diagonalize(chain), [chain.pauli("z", 0)], dm.OhmicBath(1.0))
+    rho = gen.stationary_state(np.eye(2**L) / 2**L)
+    assert abs(np.trace(rho) - 1.0) <= 1e-10
+    assert gen.kernel_dimension() == L + 1
 
 
 # ==================================================================================================
