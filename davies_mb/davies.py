@@ -314,7 +314,7 @@ class _Core:
         return self._w0
 
     def components(self):
-        """Strongly connected components of the level transition graph: ``(n_components, labels)``.
+        r"""Strongly connected components of the level transition graph: ``(n_components, labels)``.
 
         Edge b -> c when :math:`\sum_\alpha \gamma_\alpha(\epsilon_b-\epsilon_c)\|\Pi_c A_\alpha \Pi_b\|^2 > 0`.
         The nu = 0 block is block diagonal over components (jumps stay inside, K acts inside levels).
@@ -404,7 +404,7 @@ class _Core:
         return mu, R, R
 
     def _lanczos_component(self, M_full, sel, k, zero_tol):
-        """Lanczos with kernel deflation on the elements ``sel`` of the nu = 0 block.
+        r"""Lanczos with kernel deflation on the elements ``sel`` of the nu = 0 block.
 
         Plain Lanczos can miss copies of an exactly degenerate eigenvalue, and the kernel is degenerate
         whenever something is conserved: every zero mode found is deflated (shifted far down,
