@@ -365,7 +365,7 @@ class _Core:
         """
         D0 = self.I0.size
         cached = self._top
-        if cached is None or cached[1].size < k - cached[0].shape[1]:
+        if cached is None or cached[3] < k:  # each component kept its k slowest nonzero modes
             M = self.w0_linear()
             if isinstance(M, np.ndarray):
                 # the block is stored: split it by its own sparsity graph, which also isolates elements
@@ -396,8 +396,8 @@ class _Core:
                 mus.append(mu_nz)
             mu_nz = np.concatenate(mus)
             order = np.argsort(-mu_nz, kind="stable")
-            self._top = (np.concatenate(kers, axis=1), mu_nz[order], np.concatenate(vecs, axis=1)[:, order])
-        ker, mu_nz, R_nz = self._top
+            self._top = (np.concatenate(kers, axis=1), mu_nz[order], np.concatenate(vecs, axis=1)[:, order], k)
+        ker, mu_nz, R_nz, _ = self._top
         z = ker.shape[1]
         mu = np.concatenate([np.zeros(z), mu_nz])[:z + k]
         R = np.concatenate([ker, R_nz], axis=1)[:, :mu.size]
