@@ -971,10 +971,6 @@ class DaviesGenerator:
             out.append(P)
         return out
 
-    def _heis_from_sym(self, v) -> np.ndarray:
-        """Heisenberg-picture fixed point (eigenbasis) from a left kernel vector in the symmetric frame."""
-        return self._w0_to_eig(v, heisenberg=True)
-
     @staticmethod
     def _hermitize(X):
         X = 0.5 * (X + X.conj().T)
@@ -1182,21 +1178,3 @@ def _check_times(times) -> np.ndarray:
     if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"times must be a 1-d array of finite times >= 0, got {times!r}")
     return t
-
-
-def _minimal_projectors(Qs, rng, tol=1e-8):
-    """Spectral projectors of a random element of the span of commuting Hermitian ``Qs`` (eigenbasis).
-
-    Returns a list of isometries ``P`` (columns span one joint eigenspace), or None if the Qs do not
-    commute (non-abelian conserved algebra).
-    """
-    H = [0.5 * (Q + Q.conj().T) for Q in Qs] + [0.5j * (Q - Q.conj().T) for Q in Qs]
-    H = [h for h in H if np.linalg.norm(h) > 1e-12]
-    for x in H:
-        for y in H:
-            if np.linalg.norm(x @ y - y @ x) > 1e-7 * max(np.linalg.norm(x) * np.linalg.norm(y), 1e-300):
-                return None
-    R = sum(rng.normal() * h / np.linalg.norm(h) for h in H)
-    w, U = np.linalg.eigh(R)
-    idx, centers = group_levels(w, tol * max(1.0, float(np.max(np.abs(w)))))
-    return [U[:, idx == k] for k in range(centers.size)]
