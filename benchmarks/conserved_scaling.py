@@ -30,14 +30,14 @@ gen = dm.DaviesGenerator(spec, chain.parse_operator(cp), dm.OhmicBath(beta=1.0),
 Q = conserved_quantities(gen)
 rep = recognize(gen, L, quantities=Q)
 t1 = time.perf_counter()
-print("RESULT", t1 - t0, len(Q), "|".join(rep.recognized[:3]), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("RESULT", t1 - t0, len(Q), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "|".join(rep.recognized[:3]))
 """
 
 FLOOR = r"""
 import time, resource, numpy as np, davies_mb as dm
 H = dm.xxz({L}, 0.55).hamiltonian(sparse=False)
 t0 = time.perf_counter(); np.linalg.eigh(H); t1 = time.perf_counter()
-print("RESULT", t1 - t0, 0, "-", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("RESULT", t1 - t0, 0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "-")
 """
 
 
@@ -45,8 +45,8 @@ def run(code):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
-    f = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")][-1].split()
-    return float(f[1]), int(f[2]), f[3], int(f[4]) / 2**20
+    f = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")][-1].split(maxsplit=4)
+    return float(f[1]), int(f[2]), f[4], int(f[3]) / 2**20
 
 
 def main(argv=None):
