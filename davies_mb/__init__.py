@@ -20,7 +20,18 @@ from .conserved import (
     recognize,
     restricted_equilibrium,
 )
-from .davies import CheckReport, DaviesGenerator
+from .davies import CheckReport, DaviesGenerator, ModeExpansion
+from . import dynamics
+from .dynamics import (
+    diagonal_ensemble,
+    distance_trajectory,
+    log_times,
+    relative_entropy,
+    time_grid,
+    trace_distance,
+    unitary_evolve,
+    unitary_expect,
+)
 from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
 from .operators import pauli, site_operator, spin_operator
 from .sectors import sector_basis, sector_dimension, sector_labels
@@ -37,6 +48,16 @@ __all__ = [
     "recognize",
     "restricted_equilibrium",
     "DaviesGenerator",
+    "ModeExpansion",
+    "dynamics",
+    "diagonal_ensemble",
+    "distance_trajectory",
+    "log_times",
+    "relative_entropy",
+    "time_grid",
+    "trace_distance",
+    "unitary_evolve",
+    "unitary_expect",
     "DrudeLorentzBath",
     "OhmicBath",
     "SpinChain",

@@ -54,7 +54,7 @@ from ._kernels import add_jump_block, jump_matvec
 from .baths import Bath
 from .spectrum import Spectrum, group_levels
 
-__all__ = ["DaviesGenerator", "CheckReport"]
+__all__ = ["DaviesGenerator", "CheckReport", "ModeExpansion"]
 
 _CHUNK = 2**22  # elements per chunk of vectorized pair work (bounds temporary memory)
 _DENSE_W0 = 1500  # above this size the nu = 0 block's slow modes come from Lanczos, not a full eigh
@@ -87,6 +87,47 @@ class CheckReport:
     def ok(self, tol: float = 1e-9) -> bool:
         """True when every residual is below ``tol``."""
         return all(v <= tol for v in (self.trace, self.gibbs, self.kms, self.hermiticity) if np.isfinite(v))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModeExpansion:
+    r"""Expectation values of a Davies evolution as a sum of damped oscillating modes.
+
+    .. math:: \langle O_k\rangle(t) = \sum_m a_{km}\, e^{(-i\nu_m + \lambda^2\kappa_m)\,t},
+
+    where :math:`\nu_m` is the (Bohr) frequency of mode :math:`m` and :math:`\kappa_m` its complex rate at
+    :math:`\lambda = 1` (:math:`\mathrm{Re}\,\kappa_m \le 0`; the imaginary part is the Lamb shift). The
+    amplitudes :math:`a_{km}` depend on the observables and the initial state but not on :math:`\lambda`:
+    the eigenvectors of every Bohr block are the same for every coupling strength, so one expansion serves
+    a whole :math:`\lambda` scan. Build it with :meth:`DaviesGenerator.mode_expansion`.
+
+    Attributes
+    ----------
+    amplitudes : ndarray, shape (n_ops, n_modes)
+    frequencies : ndarray, shape (n_modes,)
+        :math:`\nu_m` (real).
+    rates : ndarray, shape (n_modes,)
+        :math:`\kappa_m` at :math:`\lambda = 1` (complex).
+    hermitian : bool
+        True when every observable and the initial state are Hermitian: the values are then real.
+    """
+
+    amplitudes: np.ndarray
+    frequencies: np.ndarray
+    rates: np.ndarray
+    hermitian: bool
+
+    def evaluate(self, times, strength: float) -> np.ndarray:
+        """The expectation values at ``times`` for coupling ``strength``: shape ``(n_ops, len(times))``."""
+        t = _check_times(times)
+        lam2 = float(strength) ** 2
+        z = -1j * self.frequencies + lam2 * self.rates
+        out = np.zeros((self.amplitudes.shape[0], t.size), dtype=complex)
+        step = max(1, _CHUNK // max(1, 4 * t.size))  # modes per chunk: bounds the (modes, times) temporary
+        for m0 in range(0, z.size, step):
+            sl = slice(m0, min(z.size, m0 + step))
+            out += self.amplitudes[:, sl] @ np.exp(np.outer(z[sl], t))
+        return out.real if self.hermitian else out
 
 
 class _Core:
@@ -1075,21 +1116,92 @@ class DaviesGenerator:
             out[k] = spec.from_eigenbasis(X)
         return out
 
-    def expect(self, ops, rho0, times) -> np.ndarray:
-        r""":math:`\mathrm{tr}(O\,\rho(t))` for each operator and time; shape ``(len(ops), len(times))``."""
-        times = _check_times(times)
+    def mode_expansion(self, ops, rho0, *, commuting: bool = False) -> ModeExpansion:
+        r"""Expectation values of ``ops`` from ``rho0`` as damped modes, valid for every coupling strength.
+
+        .. math:: \mathrm{tr}(O_k e^{t\mathcal{L}}\rho_0) = \sum_m a_{km} e^{(-i\nu_m + \lambda^2\kappa_m)t}
+
+        Every Bohr block of :math:`\mathcal{L}` is :math:`-i\nu + \lambda^2 M_\nu` with :math:`M_\nu` fixed,
+        so its eigenvectors, hence the amplitudes, do not depend on :math:`\lambda`: build the expansion once,
+        then :meth:`ModeExpansion.evaluate` at any times and strengths (a whole :math:`\lambda` scan).
+        Modes whose amplitude is exactly zero for every operator (e.g. pairs of states in different symmetry
+        sectors of ``rho0``) are left out; nothing is dropped by size.
+
+        Parameters
+        ----------
+        ops : operator or sequence of operators
+            Observables in the computational basis.
+        rho0 : (d, d) array
+            Initial density matrix in the computational basis.
+        commuting : bool
+            Declare that every operator commutes with H (a conserved charge). Then only the
+            :math:`\nu = 0` block (populations and coherences inside degenerate levels) contributes and the
+            expansion has :math:`\sum_\epsilon g_\epsilon^2` modes instead of :math:`\sim d^2`. Checked: an
+            operator with more than :math:`10^{-8}` of its Frobenius norm between different levels raises.
+        """
         ops = _as_list(ops)
         spec = self.spectrum
+        c = self._core
         Oe = [spec.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spec.dim, hermitian=False))
               for k, o in enumerate(ops)]
         X0 = self._to_eig_state(rho0)
-        out = np.empty((len(Oe), times.size), dtype=complex)
-        for k, X in enumerate(self._evolve_eig(X0, times)):
-            for j, O in enumerate(Oe):
-                out[j, k] = np.sum(O.T * X)
-        if all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T):
-            return out.real
-        return out
+        herm = bool(all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T))
+        s = c.scale
+        amps, freqs, rates = [], [], []
+        # nu = 0 block: y = Q0 exp(lam^2 mu0 t) c0 in the symmetric frame, X = s_i s_j y
+        mu0, Q0, Q0i = self._w0_eigs()
+        ss0 = s[c.I0] * s[c.J0]
+        y0 = X0[c.I0, c.J0] / ss0
+        c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
+        o0 = np.stack([O[c.J0, c.I0] for O in Oe]) * ss0[None, :]
+        amps.append((o0 @ Q0) * c0[None, :])
+        freqs.append(np.zeros(mu0.size))
+        rates.append(mu0.astype(complex))
+        if commuting:
+            for k, O in enumerate(Oe):
+                tot = float(np.sum(np.abs(O) ** 2))
+                inside = float(np.sum(np.abs(O[c.I0, c.J0]) ** 2))
+                if tot - inside > 1e-16 * tot:
+                    raise ValueError(
+                        f"ops[{k}] does not commute with H: a fraction {np.sqrt(max(tot - inside, 0) / tot):.2e} "
+                        "of its norm connects different energy levels; pass commuting=False"
+                    )
+            return ModeExpansion(amps[0], freqs[0], rates[0], herm)
+        # coherences of non-degenerate level pairs: closed form
+        a, b, nu = c.single_nondeg()
+        if a.size:
+            kappa = -c.pair_rates(a, b) - 1j * c.pair_shifts(a, b)
+            w1 = np.stack([O[b, a] for O in Oe]) * X0[a, b][None, :]
+            w2 = np.stack([O[a, b] for O in Oe]) * X0[b, a][None, :]
+            kappa = np.broadcast_to(kappa, nu.shape)
+            amps += [w1, w2]
+            freqs += [nu, -nu]
+            rates += [kappa, kappa.conj()]
+        # classes with degenerate levels or degenerate Bohr frequencies: their small blocks
+        for I, J, nub, m, Q, Qi in c.small_blocks():
+            Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
+            ss = s[I] * s[J]
+            cu = np.einsum("pij,pj->pi", Qinv, X0[I, J] / ss)
+            cl = np.einsum("pij,pj->pi", Qinv.conj(), X0[J, I] / ss)
+            oji = np.stack([O[J, I] for O in Oe]) * ss[None]
+            oij = np.stack([O[I, J] for O in Oe]) * ss[None]
+            nu_pk = np.broadcast_to(nub[:, None], m.shape).ravel()
+            amps += [(np.einsum("opi,pik->opk", oji, Q) * cu[None]).reshape(len(Oe), -1),
+                     (np.einsum("opi,pik->opk", oij, Q.conj()) * cl[None]).reshape(len(Oe), -1)]
+            freqs += [nu_pk, -nu_pk]
+            rates += [m.astype(complex).ravel(), m.astype(complex).conj().ravel()]
+        amps = np.concatenate(amps, axis=1)
+        keep = np.any(amps != 0, axis=0)  # exact zeros only (e.g. symmetry sectors rho0 does not touch)
+        return ModeExpansion(amps[:, keep], np.concatenate(freqs)[keep], np.concatenate(rates)[keep], herm)
+
+    def expect(self, ops, rho0, times) -> np.ndarray:
+        r""":math:`\mathrm{tr}(O\,\rho(t))` for each operator and time; shape ``(len(ops), len(times))``.
+
+        Evaluated through :meth:`mode_expansion` (vectorized over times); real when the operators and
+        ``rho0`` are Hermitian.
+        """
+        times = _check_times(times)
+        return self.mode_expansion(ops, rho0).evaluate(times, self.strength)
 
     # -- superoperator -----------------------------------------------------------------------------
     def superoperator(self, basis: str = "computational") -> np.ndarray:
