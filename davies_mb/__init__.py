@@ -32,8 +32,18 @@ from .dynamics import (
     unitary_evolve,
     unitary_expect,
 )
+from .ergodicity import (
+    PowerLawFit,
+    ScanResult,
+    TwoStepResult,
+    product_state,
+    secular_crossover,
+    teq_scan,
+    two_step_relaxation,
+)
 from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
 from .operators import pauli, site_operator, spin_operator
+from .redfield import RedfieldGenerator
 from .sectors import sector_basis, sector_dimension, sector_labels
 from .spectrum import Spectrum, diagonalize
 
@@ -58,8 +68,16 @@ __all__ = [
     "trace_distance",
     "unitary_evolve",
     "unitary_expect",
+    "PowerLawFit",
+    "ScanResult",
+    "TwoStepResult",
+    "product_state",
+    "secular_crossover",
+    "teq_scan",
+    "two_step_relaxation",
     "DrudeLorentzBath",
     "OhmicBath",
+    "RedfieldGenerator",
     "SpinChain",
     "Spectrum",
     "diagonalize",

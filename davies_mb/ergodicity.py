@@ -1,0 +1,577 @@
+r"""Bath-induced ergodicity restoration: relaxation times versus the coupling :math:`\lambda`.
+
+An integrable chain alone relaxes (dephases) to a generalized Gibbs / diagonal ensemble that remembers its
+conserved charges. A weak bath breaks them, and the chain reaches the Gibbs state of the bath temperature
+on the time scale :math:`t_{eq}`. Inside the Davies generator every dissipative rate is
+:math:`\lambda^2` times a fixed number (PHYSICS.md section 4), so :math:`t_{eq} = c/\lambda^2` exactly;
+deviations appear only beyond it (:class:`davies_mb.redfield.RedfieldGenerator`).
+
+Three measures of :math:`t_{eq}` (they answer different questions and differ by factors of order one):
+
+``gap``
+    :math:`1/\Delta`, the slowest rate of the generator: the asymptotic decay of *generic* observables.
+``distance``
+    The time when the trace distance :math:`\tfrac12\|\rho(t)-\rho_\infty\|_1` falls below ``epsilon``:
+    :math:`\approx \ln(c_0/\epsilon)/\Delta`, longer than :math:`1/\Delta` by the logarithm of the initial
+    overlap with the slow modes over :math:`\epsilon`.
+``fit:<name>``
+    :math:`1/\kappa` from an exponential fit of the slow tail of :math:`\langle Q\rangle(t) -
+    \langle Q\rangle_\infty` for a chosen observable, by default the integrable chain's charges (energy,
+    total :math:`S^z` when the bath breaks it). An observable orthogonal to the slowest mode (a symmetry
+    selection rule) relaxes faster than :math:`1/\Delta`: the fit then gives a *shorter* time.
+
+For the Davies generator the trace distance is a function of :math:`\lambda^2 t` only: the generator is
+covariant, :math:`e^{t\mathcal{L}} = \mathcal{U}_t\circ e^{\lambda^2 t\mathcal{D}}` with
+:math:`\mathcal{U}_t` the unitary evolution, which commutes with the dissipator (secular approximation) and
+leaves both the trace norm and every stationary state invariant. So the distance crossing is found once, at
+:math:`\lambda = 1`, and scaled; the expectation values are evaluated at every :math:`\lambda` from one
+:class:`~davies_mb.ModeExpansion`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import scipy.optimize as so
+import scipy.stats as st
+
+from . import _checks
+from .davies import DaviesGenerator, _as_list
+from .dynamics import diagonal_ensemble, distance_trajectory, log_times, trace_distance, unitary_expect
+from .models import SpinChain
+from .spectrum import Spectrum, diagonalize
+
+__all__ = [
+    "PowerLawFit",
+    "ScanResult",
+    "TwoStepResult",
+    "teq_scan",
+    "two_step_relaxation",
+    "fit_power_law",
+    "fit_exponential_tail",
+    "product_state",
+    "secular_crossover",
+]
+
+_METHODS = ("davies", "redfield")
+
+
+# -- small pieces ------------------------------------------------------------------------------------------
+def product_state(L: int, pattern: str = "neel") -> np.ndarray:
+    """State vector of a z-basis product state: ``"neel"`` (0101...), ``"domain"`` (0..01..1), ``"up"``
+    or an explicit bit string of length ``L`` (bit 0 = spin up, site 0 first = most significant)."""
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ValueError(f"L must be a positive integer, got {L!r}")
+    L = int(L)
+    named = {"neel": "01" * (L // 2) + "0" * (L % 2), "domain": "0" * (L // 2) + "1" * (L - L // 2), "up": "0" * L}
+    bits = named.get(pattern, pattern)
+    if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
+        raise ValueError(f"initial state must be 'neel', 'domain', 'up' or a bit string of length {L} "
+                         f"(0 = up), got {pattern!r}")
+    psi = np.zeros(2**L)
+    psi[int(bits, 2)] = 1.0
+    return psi
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerLawFit:
+    r"""Least-squares fit :math:`t = c\,\lambda^{p}` on log-log axes.
+
+    ``exponent`` :math:`p` with its standard error ``stderr`` (from the regression; 0 for exact power
+    laws), ``prefactor`` :math:`c`, and ``n`` points used (finite, positive times only).
+    """
+
+    exponent: float
+    stderr: float
+    prefactor: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"t = {self.prefactor:.4g} * lambda^({self.exponent:.6f} +- {self.stderr:.1e})"
+
+
+def fit_power_law(strengths, times) -> PowerLawFit:
+    r"""Fit :math:`\ln t = \ln c + p\ln\lambda` (``scipy.stats.linregress``) over the finite positive times."""
+    x = np.asarray(strengths, dtype=float)
+    y = np.asarray(times, dtype=float)
+    ok = np.isfinite(y) & (y > 0) & (x > 0)
+    if ok.sum() < 2:
+        return PowerLawFit(np.nan, np.nan, np.nan, int(ok.sum()))
+    if ok.sum() == 2:
+        p = np.diff(np.log(y[ok]))[0] / np.diff(np.log(x[ok]))[0]
+        return PowerLawFit(float(p), np.nan, float(y[ok][0] / x[ok][0] ** p), 2)
+    r = st.linregress(np.log(x[ok]), np.log(y[ok]))
+    return PowerLawFit(float(r.slope), float(r.stderr), float(np.exp(r.intercept)), int(ok.sum()))
+
+
+def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9)) -> tuple[float, float]:
+    r"""Decay time of the slow tail of ``deviation(t)`` (:math:`\approx a e^{-t/\tau}`) and its standard error.
+
+    Uses the last stretch of one sign, where :math:`|\delta|` lies between ``window[1]`` and ``window[0]``
+    times its maximum (the slow tail, above round-off), and fits :math:`\ln|\delta|` linearly in
+    :math:`t`. Returns ``(tau, stderr)``; ``(nan, nan)`` when fewer than 4 points qualify (e.g. an
+    observable that does not relax at all).
+    """
+    t = np.asarray(times, dtype=float)
+    d = np.asarray(deviation, dtype=float)
+    dmax = float(np.max(np.abs(d))) if d.size else 0.0
+    if dmax == 0.0 or not np.isfinite(dmax):
+        return float("nan"), float("nan")
+    sgn = np.sign(d)
+    # start of the last run of constant sign
+    change = np.flatnonzero(sgn[1:] != sgn[:-1])
+    start = change[-1] + 1 if change.size else 0
+    a = np.abs(d)
+    sel = np.arange(t.size) >= start
+    sel &= (a <= window[0] * dmax) & (a >= window[1] * dmax)
+    if sel.sum() < 4:
+        return float("nan"), float("nan")
+    r = st.linregress(t[sel], np.log(a[sel]))
+    if r.slope >= 0:
+        return float("nan"), float("nan")
+    tau = -1.0 / r.slope
+    return float(tau), float(r.stderr / r.slope**2)
+
+
+def _progress(iterable, enabled, desc, total=None):
+    """A tqdm progress bar that appears only when the loop takes more than two seconds."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, disable=(None if enabled is None else not enabled), delay=2.0,
+                leave=False)
+
+
+# -- the scan --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ScanResult:
+    r"""Relaxation times of one chain + bath over coupling strengths (from :func:`teq_scan`).
+
+    Attributes
+    ----------
+    strengths : ndarray (n,)
+        The couplings :math:`\lambda`.
+    t_gap, t_distance : ndarray (n,)
+        :math:`1/\Delta` and the trace-distance time (see the module docstring).
+    t_fit, t_fit_err : mapping name -> ndarray (n,)
+        Exponential-tail decay time of each observable and its standard error (``nan`` when the observable
+        does not relax, e.g. a charge the bath conserves).
+    fits : mapping method -> PowerLawFit
+        Power law fitted to each column (``"gap"``, ``"distance"``, ``"fit:<name>"``).
+    final_distance_to_gibbs : ndarray (n,)
+        Trace distance of the final state :math:`\rho_\infty` (from the initial state) to the Gibbs state.
+    stationary_states : int
+        Dimension of the stationary manifold (largest over the strengths); 1 means unique thermalization.
+    thermalizes : bool
+        True when the final state is the Gibbs state (unique stationary state, finite gap).
+    message : str
+        What the scan found, in words (says so when a conserved quantity survives the bath).
+    times : ndarray (n, n_times); trajectories : mapping name -> ndarray (n, n_times)
+        The time grid of each strength and the observables along it.
+    final_values : mapping name -> ndarray (n,)
+    method : str
+        ``"davies"`` or ``"redfield"``.
+    epsilon : float
+        Threshold of the trace-distance time.
+    params : dict
+        Everything needed to rerun the scan.
+    """
+
+    strengths: np.ndarray
+    t_gap: np.ndarray
+    t_distance: np.ndarray
+    t_fit: Mapping
+    t_fit_err: Mapping
+    fits: Mapping
+    final_distance_to_gibbs: np.ndarray
+    stationary_states: int
+    thermalizes: bool
+    message: str
+    times: np.ndarray
+    trajectories: Mapping
+    final_values: Mapping
+    method: str
+    epsilon: float
+    params: dict
+
+    @property
+    def exponent(self) -> float:
+        """Exponent of the power law of the gap time (``fits["gap"].exponent``)."""
+        return self.fits["gap"].exponent
+
+    def table(self) -> str:
+        """A text table: lambda, t_eq by each method, final distance to Gibbs, then the fitted exponents."""
+        names = list(self.t_fit)
+        head = f"{'lambda':>10} {'1/gap':>12} {'t(dist<' + format(self.epsilon, 'g') + ')':>14}"
+        head += "".join(f" {'fit:' + n:>14}" for n in names) + f" {'|rho_inf-Gibbs|':>16}"
+        lines = [head]
+        for i, lam in enumerate(self.strengths):
+            row = f"{lam:>10.4g} {self.t_gap[i]:>12.5g} {self.t_distance[i]:>14.5g}"
+            row += "".join(f" {self.t_fit[n][i]:>14.5g}" for n in names)
+            row += f" {self.final_distance_to_gibbs[i]:>16.3e}"
+            lines.append(row)
+        lines.append("power laws t = c lambda^p:")
+        for k, f in self.fits.items():
+            lines.append(f"  {k:<16} p = {f.exponent:.6f} +- {f.stderr:.1e}   c = {f.prefactor:.5g}")
+        lines.append(self.message)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON (io.save_json)."""
+        return {
+            "method": self.method, "strengths": self.strengths, "t_gap": self.t_gap,
+            "t_distance": self.t_distance, "epsilon": self.epsilon,
+            "t_fit": dict(self.t_fit), "t_fit_err": dict(self.t_fit_err),
+            "fits": {k: dataclasses.asdict(v) for k, v in self.fits.items()},
+            "final_distance_to_gibbs": self.final_distance_to_gibbs,
+            "stationary_states": self.stationary_states, "thermalizes": self.thermalizes,
+            "message": self.message, "times": self.times, "trajectories": dict(self.trajectories),
+            "final_values": dict(self.final_values),
+        }
+
+
+def _spectrum_of(system, sector=None) -> tuple[Spectrum, SpinChain | None]:
+    if isinstance(system, SpinChain):
+        return diagonalize(system, sector=sector), system
+    if isinstance(system, Spectrum):
+        return system, None
+    raise TypeError(f"system must be a SpinChain (dm.xxz, ...) or a Spectrum, got {type(system).__name__}")
+
+
+def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
+    if isinstance(initial, str):
+        if chain is None:
+            raise ValueError("a named initial state needs a SpinChain; pass a state vector or density matrix")
+        psi = product_state(chain.L, initial)
+        return np.outer(psi, psi)
+    arr = initial.toarray() if hasattr(initial, "toarray") else np.asarray(initial)
+    if arr.ndim == 1:
+        if arr.size != spec.dim:
+            raise ValueError(f"initial state vector must have length {spec.dim}, got {arr.size}")
+        nrm = np.linalg.norm(arr)
+        if abs(nrm - 1) > 1e-8:
+            raise ValueError(f"initial state vector must be normalized, got norm {nrm:.12g}")
+        return np.outer(arr, arr.conj())
+    rho = _checks.as_operator("initial", arr, spec.dim, hermitian=True)
+    if abs(np.trace(rho) - 1) > 1e-8:
+        raise ValueError(f"initial density matrix must have unit trace, got {np.trace(rho).real:.12g}")
+    return rho
+
+
+def _default_observables(spec: Spectrum, chain, couplings) -> dict:
+    """The chain's charges: energy, total S^z (XXZ family, when the bath does not conserve it)."""
+    H = spec.from_eigenbasis(np.diag(spec.energies))
+    obs = {"energy": H}
+    if chain is not None and "sz" in chain.symmetries:
+        Sz = chain.total("z").toarray()
+        # conserved by the bath too? then it does not relax and carries no time scale
+        ops = [_dense(_checks.as_operator("couplings", A, spec.dim)) for A in _as_list(couplings)]
+        conserved = all(np.allclose(A @ Sz, Sz @ A, atol=1e-12) for A in ops)
+        if not conserved:
+            obs["Sz"] = Sz
+    return obs
+
+
+def _make_generator(method, spec, couplings, bath, lamb_shift):
+    if method == "davies":
+        return DaviesGenerator(spec, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
+    from .redfield import RedfieldGenerator
+
+    if lamb_shift:
+        return RedfieldGenerator(spec, couplings, bath, strength=1.0, lamb_shift=True)
+    return RedfieldGenerator(spec, couplings, bath, strength=1.0)
+
+
+def _distance_crossing(gen, rho0, target, epsilon, t_lo, t_hi, progress=None) -> float:
+    """First time the trace distance to ``target`` falls below ``epsilon`` (log-grid bracket, then brentq)."""
+    grid = np.geomspace(t_lo, t_hi, 41)
+    d = distance_trajectory(gen, rho0, target, grid)
+    below = np.flatnonzero(d < epsilon)
+    if below.size == 0:
+        return float("inf")
+    k = below[0]
+    if k == 0:
+        return float(grid[0])
+    f = lambda lt: distance_trajectory(gen, rho0, target, [np.exp(lt)])[0] - epsilon  # noqa: E731
+    lt = so.brentq(f, np.log(grid[k - 1]), np.log(grid[k]), xtol=1e-6)
+    return float(np.exp(lt))
+
+
+def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str = "davies",
+             observables: Mapping | None = None, epsilon: float = 1e-3, n_times: int = 200,
+             t_max_factor: float = 30.0, sector: dict | None = None, lamb_shift: bool = False,
+             progress: bool | None = None) -> ScanResult:
+    r"""Relaxation time :math:`t_{eq}` versus coupling :math:`\lambda`, with power-law fits.
+
+    One diagonalization and one generator (built at :math:`\lambda = 1`) serve the whole scan; each
+    strength reuses its eigen-data (:meth:`DaviesGenerator.with_strength`). Per strength: :math:`1/\Delta`,
+    the trace-distance time, and exponential fits of the observables' slow tails on a log time grid of
+    ``n_times`` points from :math:`0.1/W` to ``t_max_factor`` :math:`/\Delta` (:math:`W` the bandwidth).
+
+    Parameters
+    ----------
+    system : SpinChain or Spectrum
+        The chain (diagonalized once, by S^z blocks where it conserves S^z) or its spectrum.
+    couplings, bath
+        As for :class:`~davies_mb.DaviesGenerator`.
+    strengths : sequence of float
+        The couplings :math:`\lambda > 0`.
+    initial : str or array
+        ``"neel"``, ``"domain"``, ``"up"``, a bit string, a state vector or a density matrix.
+    method : {"davies", "redfield"}
+        The secular Davies generator, or the Bloch-Redfield generator (small systems; where
+        :math:`t\propto\lambda^{-2}` stops holding).
+    observables : mapping name -> operator, optional
+        Observables whose slow tails are fitted; default: the energy and total :math:`S^z` (when the bath
+        breaks it), the integrable chain's charges.
+    epsilon : float
+        Threshold of the trace-distance time.
+
+    Returns
+    -------
+    ScanResult
+        If the bath leaves a conserved quantity (several stationary states), ``thermalizes`` is False, the
+        times refer to the restricted equilibrium the chain actually reaches, ``final_distance_to_gibbs``
+        says how far it stays from Gibbs, and a warning is issued.
+    """
+    _checks.check_choice("method", method, _METHODS)
+    lams = np.atleast_1d(np.asarray(strengths, dtype=float))
+    if lams.ndim != 1 or lams.size == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError(f"strengths must be a non-empty 1-d sequence of positive numbers, got {strengths!r}")
+    if not (0 < epsilon < 1):
+        raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
+    spec, chain = _spectrum_of(system, sector)
+    rho0 = _initial_density(initial, spec, chain)
+    gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
+    beta = gen1.beta
+    gibbs = spec.gibbs(beta) if beta is not None else None
+    if observables is None:
+        observables = _default_observables(spec, chain, couplings)
+    names = list(observables)
+    ops = [observables[n] for n in names]
+    width = float(spec.energies[-1] - spec.energies[0]) or 1.0
+
+    n = lams.size
+    t_gap, t_dist, dist_g = np.empty(n), np.empty(n), np.empty(n)
+    t_fit = {k: np.empty(n) for k in names}
+    t_err = {k: np.empty(n) for k in names}
+    finals = {k: np.empty(n) for k in names}
+    traj = {k: np.empty((n, n_times)) for k in names}
+    times = np.empty((n, n_times))
+    kdims = []
+
+    if method == "davies":
+        # lambda-independent pieces: kernel, final state, mode expansions, distance crossing at lambda = 1
+        expansions = []
+        for name, op in zip(names, ops):
+            try:
+                expansions.append(gen1.mode_expansion([op], rho0, commuting=True))
+            except ValueError:  # not a charge of H: all Bohr blocks contribute
+                expansions.append(gen1.mode_expansion([op], rho0))
+        gap1 = gen1.gap()
+        kdim = gen1.kernel_dimension()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # undamped coherences are reported through the message below
+            rho_inf = gen1.stationary_state(rho0)
+        tau_eps = (_distance_crossing(gen1, rho0, rho_inf, epsilon, 0.01 / max(gap1, 1e-300),
+                                      (t_max_factor + np.log(1 / epsilon)) / max(gap1, 1e-300), progress)
+                   if gap1 > 0 else np.inf)
+        dg = trace_distance(rho_inf, gibbs) if gibbs is not None else np.nan
+        for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
+            g = gen1.with_strength(lam)
+            gap = g.gap()
+            kdims.append(kdim)
+            t_gap[i] = 1.0 / gap if gap > 0 else np.inf
+            t_dist[i] = tau_eps / lam**2
+            dist_g[i] = dg
+            times[i] = log_times(0.1 / width, t_max_factor * (t_gap[i] if np.isfinite(t_gap[i]) else 1e3 / width),
+                                 n_times)
+            for name, op, me in zip(names, ops, expansions):
+                vals = me.evaluate(times[i], lam)[0]
+                final = float(np.real(np.trace(_dense(op) @ rho_inf)))
+                traj[name][i], finals[name][i] = np.real(vals), final
+                t_fit[name][i], t_err[name][i] = fit_exponential_tail(times[i], np.real(vals) - final)
+    else:
+        for i, lam in enumerate(_progress(lams, progress, "lambda scan (Redfield)")):
+            g = gen1.with_strength(lam)
+            gap = g.gap()
+            kdim = g.kernel_dimension()
+            kdims.append(kdim)
+            rho_inf = g.stationary_state(rho0)
+            t_gap[i] = 1.0 / gap if gap > 0 else np.inf
+            dist_g[i] = trace_distance(rho_inf, gibbs) if gibbs is not None else np.nan
+            t_dist[i] = (_distance_crossing(g, rho0, rho_inf, epsilon, 0.01 * t_gap[i],
+                                            (t_max_factor + np.log(1 / epsilon)) * t_gap[i])
+                         if np.isfinite(t_gap[i]) else np.inf)
+            times[i] = log_times(0.1 / width, t_max_factor * (t_gap[i] if np.isfinite(t_gap[i]) else 1e3 / width),
+                                 n_times)
+            vals = np.real(g.expect(ops, rho0, times[i]))
+            for j, name in enumerate(names):
+                final = float(np.real(np.trace(_dense(ops[j]) @ rho_inf)))
+                traj[name][i], finals[name][i] = vals[j], final
+                t_fit[name][i], t_err[name][i] = fit_exponential_tail(times[i], vals[j] - final)
+
+    kmax = int(max(kdims))
+    thermal = kmax == 1 and bool(np.all(np.isfinite(t_gap)))
+    if method == "redfield":
+        # Redfield's steady state is Gibbs only to O(lambda^2): "thermalizes" means a unique steady state
+        thermal = kmax == 1 and bool(np.all(np.isfinite(t_gap)))
+    if kmax > 1:
+        message = (f"the bath leaves {kmax} stationary states: a conserved quantity survives (see "
+                   "dm.recognize). The times above are to the restricted equilibrium the chain reaches, at "
+                   f"trace distance {np.nanmax(dist_g):.3g} from the Gibbs state; the chain does not thermalize.")
+        _checks.warn(message)
+    elif not np.all(np.isfinite(t_gap)):
+        message = ("the generator has undamped coherences (gap = 0): rho(t) keeps oscillating and has no "
+                   "relaxation time; the final state is a long-time average.")
+        _checks.warn(message)
+    else:
+        message = (f"unique stationary state: the chain thermalizes (final distance to Gibbs "
+                   f"{np.nanmax(dist_g):.2e}).")
+    fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
+    for name in names:
+        fits[f"fit:{name}"] = fit_power_law(lams, t_fit[name])
+    params = dict(method=method, strengths=lams, epsilon=epsilon, n_times=n_times, t_max_factor=t_max_factor,
+                  initial=initial if isinstance(initial, str) else "array", observables=names,
+                  lamb_shift=lamb_shift, sector=sector, beta=beta,
+                  chain=(dict(name=chain.name, L=chain.L, bc=chain.bc, params=chain.params) if chain else None))
+    return ScanResult(strengths=lams, t_gap=t_gap, t_distance=t_dist, t_fit=t_fit, t_fit_err=t_err, fits=fits,
+                      final_distance_to_gibbs=dist_g, stationary_states=kmax, thermalizes=thermal,
+                      message=message, times=times, trajectories=traj, final_values=finals, method=method,
+                      epsilon=float(epsilon), params=params)
+
+
+def secular_crossover(davies: ScanResult, other: ScanResult, rel: float = 0.1) -> float:
+    r"""The smallest :math:`\lambda` where ``other``'s :math:`1/\Delta` departs from the Davies value by more
+    than ``rel`` (relative), or ``nan`` if it never does on the common strengths."""
+    if not np.array_equal(davies.strengths, other.strengths):
+        raise ValueError("the two scans must use the same strengths")
+    dev = np.abs(other.t_gap / davies.t_gap - 1.0)
+    bad = np.flatnonzero(dev > rel)
+    return float(davies.strengths[bad[0]]) if bad.size else float("nan")
+
+
+def _dense(op):
+    return op.toarray() if hasattr(op, "toarray") else np.asarray(op)
+
+
+# -- two-step relaxation -------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TwoStepResult:
+    r"""A local observable of an integrable chain: dephasing to the diagonal ensemble, then the bath.
+
+    Attributes
+    ----------
+    times : ndarray
+        Common log time grid.
+    isolated : ndarray
+        :math:`\langle O\rangle(t)` without the bath (unitary evolution).
+    strengths : ndarray; davies : ndarray (n_strengths, n_times)
+        With the bath at each :math:`\lambda`.
+    initial_value, de_value, gibbs_value : float
+        :math:`\langle O\rangle` at :math:`t = 0`, in the diagonal ensemble (computed independently with
+        :func:`~davies_mb.diagonal_ensemble`: the first plateau) and in the Gibbs state (the second).
+    t_dephasing : ndarray (n_strengths,); t_dephasing_isolated : float
+        First time :math:`|\langle O\rangle - O_{DE}|` falls to :math:`1/e` of its initial value.
+    t_bath : ndarray (n_strengths,)
+        Last time :math:`|\langle O\rangle - O_{G}|` exceeds :math:`1/e` of :math:`|O_{DE} - O_G|` (the bath
+        time, :math:`\propto\lambda^{-2}`).
+    final_distance_to_gibbs : float
+        Trace distance of the Davies stationary state (from the initial state) to the Gibbs state.
+    """
+
+    times: np.ndarray
+    isolated: np.ndarray
+    strengths: np.ndarray
+    davies: np.ndarray
+    initial_value: float
+    de_value: float
+    gibbs_value: float
+    t_dephasing: np.ndarray
+    t_dephasing_isolated: float
+    t_bath: np.ndarray
+    final_distance_to_gibbs: float
+    params: dict
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("times", "isolated", "strengths", "davies", "initial_value",
+                                               "de_value", "gibbs_value", "t_dephasing", "t_dephasing_isolated",
+                                               "t_bath", "final_distance_to_gibbs")}
+
+
+def _first_below(times, dev, level) -> float:
+    """First time ``dev`` drops to ``level`` (linear interpolation in log t between grid points)."""
+    below = np.flatnonzero(dev <= level)
+    if below.size == 0:
+        return float("inf")
+    k = below[0]
+    if k == 0:
+        return float(times[0])
+    t0, t1, d0, d1 = times[k - 1], times[k], dev[k - 1], dev[k]
+    if t0 <= 0:
+        return float(t1)
+    f = (d0 - level) / (d0 - d1)
+    return float(np.exp(np.log(t0) + f * (np.log(t1) - np.log(t0))))
+
+
+def _last_above(times, dev, level) -> float:
+    """Last time ``dev`` exceeds ``level`` (interpolated in log t); ``inf`` if it never settles below."""
+    above = np.flatnonzero(dev > level)
+    if above.size == 0:
+        return float(times[0])
+    k = above[-1]
+    if k == times.size - 1:
+        return float("inf")
+    t0, t1, d0, d1 = times[k], times[k + 1], dev[k], dev[k + 1]
+    if t0 <= 0:
+        return float(t1)
+    f = (d0 - level) / (d0 - d1)
+    return float(np.exp(np.log(t0) + f * (np.log(t1) - np.log(t0))))
+
+
+def two_step_relaxation(system, couplings, bath, strengths, observable, *, initial="neel", n_times: int = 400,
+                        t_min: float = 1e-2, t_max_factor: float = 20.0, sector: dict | None = None,
+                        progress: bool | None = None) -> TwoStepResult:
+    r"""Follow a local observable through both relaxation steps for several couplings.
+
+    Isolated chain: :math:`\langle O\rangle(t)` dephases on :math:`t\sim 1/J` to the diagonal-ensemble value
+    :math:`\mathrm{tr}(O\rho_{DE})`, which for an integrable chain differs from the thermal one. With the
+    bath: the same dephasing (independent of :math:`\lambda`), a plateau at :math:`O_{DE}`, then relaxation
+    to :math:`\mathrm{tr}(O e^{-\beta H})/Z` on :math:`t_{eq}\propto\lambda^{-2}`.
+    """
+    spec, chain = _spectrum_of(system, sector)
+    rho0 = _initial_density(initial, spec, chain)
+    lams = np.atleast_1d(np.asarray(strengths, dtype=float))
+    if lams.ndim != 1 or lams.size == 0 or np.any(lams <= 0):
+        raise ValueError(f"strengths must be a non-empty 1-d sequence of positive numbers, got {strengths!r}")
+    O = _dense(observable)
+    gen1 = DaviesGenerator(spec, couplings, bath, strength=1.0)
+    gap1 = gen1.gap()
+    if gap1 <= 0:
+        raise ValueError("the generator has no relaxation (gap = 0): choose couplings that thermalize the chain")
+    times = log_times(t_min, t_max_factor / (gap1 * lams.min() ** 2), n_times)
+    iso = unitary_expect(spec, [O], rho0, times)[0]
+    me = gen1.mode_expansion([O], rho0)
+    dav = np.array([np.real(me.evaluate(times, lam)[0]) for lam in _progress(lams, progress, "two-step")])
+    rho_de = diagonal_ensemble(spec, rho0)
+    gibbs = spec.gibbs(gen1.beta)
+    o0 = float(np.real(np.trace(O @ rho0)))
+    ode = float(np.real(np.trace(O @ rho_de)))
+    og = float(np.real(np.trace(O @ gibbs)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rho_inf = gen1.stationary_state(rho0)
+    level = abs(o0 - ode) / np.e
+    t_deph = np.array([_first_below(times, np.abs(d - ode), level) for d in dav])
+    t_iso = _first_below(times, np.abs(iso - ode), level)
+    # the bath time: the last time |<O> - O_G| exceeds |O_DE - O_G|/e (dephasing oscillations may cross the
+    # Gibbs value early; what matters is when the observable settles near it for good)
+    t_bath = np.array([_last_above(times, np.abs(d - og), abs(ode - og) / np.e) for d in dav])
+    params = dict(strengths=lams, initial=initial if isinstance(initial, str) else "array", n_times=n_times,
+                  beta=gen1.beta, chain=(dict(name=chain.name, L=chain.L, bc=chain.bc, params=chain.params)
+                                         if chain else None))
+    return TwoStepResult(times=times, isolated=iso, strengths=lams, davies=dav, initial_value=o0, de_value=ode,
+                         gibbs_value=og, t_dephasing=t_deph, t_dephasing_isolated=t_iso, t_bath=t_bath,
+                         final_distance_to_gibbs=trace_distance(rho_inf, gibbs), params=params)
