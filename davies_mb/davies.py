@@ -1158,12 +1158,13 @@ class DaviesGenerator:
         freqs.append(np.zeros(mu0.size))
         rates.append(mu0.astype(complex))
         if commuting:
+            between = c.li[:, None] != c.li[None, :]
             for k, O in enumerate(Oe):
                 tot = float(np.sum(np.abs(O) ** 2))
-                inside = float(np.sum(np.abs(O[c.I0, c.J0]) ** 2))
-                if tot - inside > 1e-16 * tot:
+                outside = float(np.sum(np.abs(O[between]) ** 2))
+                if outside > 1e-16 * tot:
                     raise ValueError(
-                        f"ops[{k}] does not commute with H: a fraction {np.sqrt(max(tot - inside, 0) / tot):.2e} "
+                        f"ops[{k}] does not commute with H: a fraction {np.sqrt(outside / tot):.2e} "
                         "of its norm connects different energy levels; pass commuting=False"
                     )
             return ModeExpansion(amps[0], freqs[0], rates[0], herm)
