@@ -42,6 +42,8 @@ from .ergodicity import (
     two_step_relaxation,
 )
 from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
+from . import integrable
+from .gge import GGEConvergenceError, GGEResult, free_fermion_gge, free_fermion_gibbs, gge  # dm.gge: the function
 from .operators import pauli, site_operator, spin_operator
 from .redfield import RedfieldGenerator
 from .sectors import sector_basis, sector_dimension, sector_labels
@@ -77,6 +79,12 @@ __all__ = [
     "two_step_relaxation",
     "DrudeLorentzBath",
     "OhmicBath",
+    "integrable",
+    "GGEConvergenceError",
+    "GGEResult",
+    "free_fermion_gge",
+    "free_fermion_gibbs",
+    "gge",
     "RedfieldGenerator",
     "SpinChain",
     "Spectrum",

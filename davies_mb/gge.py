@@ -1,0 +1,438 @@
+r"""Generalized Gibbs ensembles: maximum entropy under conserved charges (PHYSICS.md section 4).
+
+.. math::
+
+    \rho_{\rm GGE} = \frac{e^{-\sum_k \mu_k Q_k}}{Z}, \qquad
+    \mathrm{tr}(\rho_{\rm GGE} Q_k) = \langle\psi_0|Q_k|\psi_0\rangle .
+
+:func:`gge` solves for the Lagrange multipliers :math:`\mu_k` through the convex dual
+:math:`F(\mu) = \ln Z(\mu) + \sum_k \mu_k \langle Q_k\rangle_0` (its gradient is the constraint residual,
+its Hessian the covariance of the charges), for any set of mutually commuting Hermitian charges on a
+space that fits in memory. With ``charges=[H]`` it is the Gibbs state of the initial energy
+(:math:`\mu_1 = \beta`).
+
+Free fermions have the closed form :math:`\mu_k = \ln((1 - n_k)/n_k)` with the mode occupations
+:math:`n_k`: :func:`free_fermion_gge` in the spin basis, and in correlation-matrix form (any L) with
+:func:`davies_mb.integrable.mode_occupations` and :func:`davies_mb.integrable.gaussian_correlations`;
+:func:`free_fermion_gibbs` gives the (grand-canonical) Gibbs occupations of the same energy, and
+:func:`dephased_correlations` the exact infinite-time average of an XX correlation matrix (which keeps the
+coherences between degenerate modes, e.g. :math:`\pm k` on a ring, that a GGE of the :math:`n_k` drops).
+The diagonal ensemble itself is :func:`davies_mb.diagonal_ensemble` (dynamics module).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import numpy as np
+import scipy.optimize as opt
+import scipy.sparse as sp
+
+from . import _checks
+
+__all__ = [
+    "GGEResult",
+    "GGEConvergenceError",
+    "gge",
+    "free_fermion_gge",
+    "free_fermion_gibbs",
+    "dephased_correlations",
+]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GGEResult:
+    r"""A generalized Gibbs ensemble and how well it was fitted.
+
+    Attributes
+    ----------
+    rho : ndarray, shape (d, d)
+        :math:`e^{-\sum_k\mu_kQ_k}/Z` in the computational basis of the charges.
+    multipliers : ndarray
+        :math:`\mu_k`, one per charge (``inf``/``-inf`` never appear: a diverging one raises).
+    targets : ndarray
+        :math:`\langle Q_k\rangle_0` of the initial state.
+    values : ndarray
+        :math:`\mathrm{tr}(\rho Q_k)` of the returned ``rho``.
+    residuals : ndarray
+        ``values - targets``.
+    converged : bool
+    iterations : int
+        Iterations of the dual minimization.
+    message : str
+        Diagnostics from the optimizer.
+    entropy : float
+        Von Neumann entropy :math:`-\mathrm{tr}\,\rho\ln\rho`.
+    weights : ndarray
+        Populations of ``rho`` in the joint eigenbasis ``basis`` (columns).
+    basis : ndarray
+        Joint eigenvectors of the charges, shape ``(d, d)``.
+    """
+
+    rho: np.ndarray
+    multipliers: np.ndarray
+    targets: np.ndarray
+    values: np.ndarray
+    residuals: np.ndarray
+    converged: bool
+    iterations: int
+    message: str
+    entropy: float
+    weights: np.ndarray
+    basis: np.ndarray
+
+    def expect(self, op) -> float:
+        """:math:`\\mathrm{tr}(\\rho O)` for an operator in the same basis (dense, sparse or quimb)."""
+        op = _checks.as_operator("op", op, self.rho.shape[0], hermitian=False)
+        return float(np.real(np.sum(op.T.multiply(self.rho)) if sp.issparse(op) else np.sum(op.T * self.rho)))
+
+
+class GGEConvergenceError(RuntimeError):
+    """The multipliers did not converge; ``.result`` holds the partial :class:`GGEResult`."""
+
+    def __init__(self, message: str, result: GGEResult):
+        super().__init__(message)
+        self.result = result
+
+
+# -- input checks ----------------------------------------------------------------------------------
+def _fro(op) -> float:
+    return float(sp.linalg.norm(op) if sp.issparse(op) else np.linalg.norm(op))
+
+
+def _check_charges(charges):
+    if sp.issparse(charges) or isinstance(charges, np.ndarray) and charges.ndim == 2:
+        raise TypeError("charges must be a list of operators, e.g. [H, Sz], got a single matrix; wrap it: [Q]")
+    try:
+        charges = list(charges)
+    except TypeError:
+        raise TypeError(f"charges must be a list of Hermitian operators, got {type(charges).__name__}") from None
+    if not charges:
+        raise ValueError("charges is empty; pass at least one conserved charge, e.g. [H]")
+    out = []
+    d = None
+    for k, Q in enumerate(charges):
+        Q = _checks.as_operator(f"charges[{k}]", Q, d)
+        d = Q.shape[0]
+        out.append(Q)
+    return out, d
+
+
+def _check_state(state, d):
+    if sp.issparse(state):
+        state = state.toarray()
+    if not (isinstance(state, np.ndarray) or hasattr(state, "__array__") or isinstance(state, (list, tuple))):
+        raise TypeError(f"initial_state must be a state vector or a density matrix, got {type(state).__name__}")
+    s = np.asarray(state)
+    if not np.issubdtype(s.dtype, np.number):
+        raise TypeError(f"initial_state must be numeric, got dtype {s.dtype}")
+    if s.ndim == 2 and 1 in s.shape and s.size == d:
+        s = s.ravel()
+    if s.ndim == 1:
+        if s.shape[0] != d:
+            raise ValueError(f"initial_state has length {s.shape[0]} but the charges act on dimension {d}; "
+                             "pass a state of the same chain")
+        nrm = float(np.linalg.norm(s))
+        if abs(nrm - 1) > 1e-8:
+            raise ValueError(f"initial_state is not normalized (norm {nrm:.12g}); pass psi / np.linalg.norm(psi)")
+        return s, True
+    if s.ndim != 2 or s.shape != (d, d):
+        raise ValueError(f"initial_state must be a vector of length {d} or a ({d}, {d}) density matrix, "
+                         f"got shape {s.shape}")
+    _checks.check_hermitian("initial_state", s)
+    tr = float(np.real(np.trace(s)))
+    if abs(tr - 1) > 1e-8:
+        raise ValueError(f"initial_state has trace {tr:.12g}, not 1; pass rho / np.trace(rho)")
+    lo = float(np.linalg.eigvalsh(s).min())
+    if lo < -1e-8:
+        raise ValueError(f"initial_state is not positive semidefinite (smallest eigenvalue {lo:.3g})")
+    return s, False
+
+
+def _expect(op, s, is_vec):
+    if is_vec:
+        return float(np.real(np.vdot(s, op @ s)))
+    return float(np.real(np.sum(op.T.multiply(s)) if sp.issparse(op) else np.sum(op.T * s)))
+
+
+def _commutator_norm(A, B) -> float:
+    C = A @ B - B @ A
+    return _fro(C)
+
+
+# -- joint diagonalization -------------------------------------------------------------------------
+def _joint_eigenbasis(charges, tol):
+    """Joint eigenvectors of commuting Hermitian charges, by refining eigenspaces charge by charge."""
+    d = charges[0].shape[0]
+    _checks.check_memory("the joint eigenbasis of the charges", (d, d))
+    dense = [Q.toarray() if sp.issparse(Q) else np.asarray(Q) for Q in charges]
+    cplx = any(np.iscomplexobj(Q) and np.any(Q.imag) for Q in dense)
+    V = np.eye(d, dtype=complex if cplx else float)
+    groups = [np.arange(d)]
+    for Q in dense:
+        scale = max(1.0, float(np.max(np.abs(Q))))
+        new_groups = []
+        for g in groups:
+            B = V[:, g]
+            M = B.conj().T @ Q @ B
+            w, U = np.linalg.eigh(M)
+            V[:, g] = B @ U
+            breaks = np.flatnonzero(np.diff(w) > tol * scale) + 1
+            new_groups.extend(np.split(g, breaks))
+        groups = new_groups
+    q = np.array([np.real(np.einsum("ij,ij->j", V.conj(), Q @ V)) for Q in dense])
+    return V, q
+
+
+# -- the maximum-entropy fit -----------------------------------------------------------------------
+def gge(charges, initial_state, *, hamiltonian=None, tol: float = 1e-10, maxiter: int = 200,
+        commute_tol: float = 1e-8) -> GGEResult:
+    r"""Generalized Gibbs ensemble of commuting charges for an initial state (maximum entropy).
+
+    Finds :math:`\mu` with :math:`\mathrm{tr}(\rho_\mu Q_k) = \langle Q_k\rangle_0`,
+    :math:`\rho_\mu = e^{-\sum_k\mu_kQ_k}/Z`, by minimizing the convex dual
+    :math:`F(\mu) = \ln\mathrm{tr}\,e^{-\sum_k\mu_k(Q_k - \langle Q_k\rangle_0)}` (scipy ``trust-exact``,
+    exact gradient and Hessian, each charge scaled by its spread) in the joint eigenbasis of the charges.
+
+    Parameters
+    ----------
+    charges : list of operators
+        Mutually commuting Hermitian operators (dense, scipy sparse or quimb), e.g. ``[H, Sz, Q3]``.
+    initial_state : ndarray
+        State vector ``(d,)`` (normalized) or density matrix ``(d, d)`` (trace 1) in the same basis.
+    hamiltonian : operator, optional
+        If given, every charge is checked to commute with it:
+        :math:`\|[Q_k, H]\|_F \le` ``commute_tol`` :math:`\|Q_k\|_F\|H\|_F`.
+    tol : float
+        Convergence: every residual :math:`|\mathrm{tr}(\rho Q_k) - \langle Q_k\rangle_0|` below ``tol``
+        times the spread (standard deviation over the joint eigenbasis) of :math:`Q_k`.
+    maxiter : int
+        Iterations of the optimizer.
+    commute_tol : float
+        Relative tolerance of the commutation checks (charges with H and with each other).
+
+    Returns
+    -------
+    GGEResult
+
+    Raises
+    ------
+    ValueError
+        A charge that does not commute with ``hamiltonian`` or with another charge (the message gives the
+        norm of the commutator); a state of the wrong dimension, not normalized, not positive.
+    GGEConvergenceError
+        The multipliers did not converge, e.g. a target at the edge of the attainable range (a multiplier
+        diverges); ``err.result`` is the partial solution.
+    """
+    charges, d = _check_charges(charges)
+    s, is_vec = _check_state(initial_state, d)
+    tol = _checks.check_positive("tol", tol)
+    commute_tol = _checks.check_positive("commute_tol", commute_tol)
+    if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral) or maxiter < 1:
+        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
+    if hamiltonian is not None:
+        H = _checks.as_operator("hamiltonian", hamiltonian, d)
+        nH = _fro(H)
+        for k, Q in enumerate(charges):
+            c = _commutator_norm(Q, H)
+            if c > commute_tol * max(_fro(Q) * nH, 1e-300):
+                raise ValueError(
+                    f"charges[{k}] is not conserved: ||[Q_{k}, H]||_F = {c:.3g} (relative "
+                    f"{c / max(_fro(Q) * nH, 1e-300):.3g} > commute_tol={commute_tol:g}); a GGE is built from "
+                    "charges that commute with the Hamiltonian")
+    for a in range(len(charges)):
+        for b in range(a + 1, len(charges)):
+            c = _commutator_norm(charges[a], charges[b])
+            scale = max(_fro(charges[a]) * _fro(charges[b]), 1e-300)
+            if c > commute_tol * scale:
+                raise ValueError(
+                    f"charges[{a}] and charges[{b}] do not commute (||[Q_a, Q_b]||_F = {c:.3g}, relative "
+                    f"{c / scale:.3g}); the maximum-entropy GGE here needs mutually commuting charges")
+
+    targets = np.array([_expect(Q, s, is_vec) for Q in charges])
+    V, q = _joint_eigenbasis(charges, 1e-9)
+    spread = q.std(axis=1)
+    if np.any(spread == 0):
+        k = int(np.flatnonzero(spread == 0)[0])
+        raise ValueError(f"charges[{k}] is a multiple of the identity; drop it (it fixes no multiplier)")
+    x = (q - targets[:, None]) / spread[:, None]  # standardized constraints, shape (m, d)
+
+    def weights(lam):
+        a = -lam @ x
+        a -= a.max()
+        w = np.exp(a)
+        return w / w.sum()
+
+    def fun(lam):
+        a = -lam @ x
+        amax = a.max()
+        return float(amax + np.log(np.exp(a - amax).sum()))
+
+    def jac(lam):
+        return -(x @ weights(lam))
+
+    def hess(lam):
+        w = weights(lam)
+        mean = x @ w
+        return (x * w) @ x.T - np.outer(mean, mean)
+
+    lo, hi = q.min(axis=1), q.max(axis=1)
+    edge = [k for k in range(len(charges))
+            if targets[k] <= lo[k] + tol * spread[k] or targets[k] >= hi[k] - tol * spread[k]]
+    lam0 = np.zeros(len(charges))
+    res = opt.minimize(fun, lam0, jac=jac, hess=hess, method="trust-exact",
+                       options=dict(maxiter=int(maxiter), gtol=tol * 1e-2))
+    lam, nit, message = res.x, int(res.nit), str(res.message)
+    if np.all(np.isfinite(lam)) and np.max(np.abs(jac(lam))) > 1e-2 * tol:
+        # near the optimum ln Z is flat to machine precision and trust regions stall: polish the
+        # stationarity condition grad F = 0 (the constraint residuals) with a Newton-type root finder
+        pol = opt.root(jac, lam, jac=hess, method="hybr", options=dict(xtol=1e-15))
+        if np.all(np.isfinite(pol.x)) and np.max(np.abs(jac(pol.x))) < np.max(np.abs(jac(lam))):
+            lam, nit, message = pol.x, nit + int(pol.nfev), message + f"; polished: {pol.message}"
+    w = weights(lam)
+    values = q @ w
+    resid = values - targets
+    # a target at the edge of its range is reached only as a multiplier -> +-infinity: never converged
+    converged = bool(np.all(np.abs(resid) <= tol * spread) and np.all(np.isfinite(lam)) and not edge)
+    rho = (V * w) @ V.conj().T
+    if not np.iscomplexobj(V):
+        rho = rho.real
+    nz = w[w > 0]
+    result = GGEResult(rho=rho, multipliers=lam / spread, targets=targets, values=values, residuals=resid,
+                       converged=converged, iterations=nit, message=message,
+                       entropy=float(-(nz * np.log(nz)).sum()), weights=w, basis=V)
+    if not converged:
+        why = ""
+        if edge:
+            why = (" The target of " + ", ".join(f"charges[{k}] ({targets[k]:.6g}, range [{lo[k]:.6g}, "
+                                                f"{hi[k]:.6g}])" for k in edge)
+                   + " lies at the edge of its attainable range, so its multiplier diverges: drop that charge"
+                   " or treat it as a constraint on the space (a projector).")
+        raise GGEConvergenceError(
+            f"GGE multipliers did not converge after {nit} iterations (max relative residual "
+            f"{np.max(np.abs(resid) / spread):.3g} > tol={tol:g}; optimizer: {message}).{why} "
+            "The partial solution is in err.result.", result)
+    return result
+
+
+# -- free fermions ---------------------------------------------------------------------------------
+def free_fermion_gge(occupation_operators, occupations) -> GGEResult:
+    r"""Closed-form free-fermion GGE in the spin basis from mode occupations (no fit).
+
+    .. math::
+
+        \rho = \prod_k \left[n_k \hat n_k + (1 - n_k)(1 - \hat n_k)\right]
+             = \frac{e^{-\sum_k\mu_k\hat n_k}}{Z}, \qquad \mu_k = \ln\frac{1 - n_k}{n_k},
+
+    for commuting projectors :math:`\hat n_k` whose occupation patterns each occur once (open chains,
+    :func:`davies_mb.integrable.mode_occupation_operators`). The result is checked:
+    :math:`\mathrm{tr}\rho = 1` and :math:`\mathrm{tr}(\rho\hat n_k) = n_k`; otherwise (e.g. the parity
+    projected modes of a ring) a ``ValueError`` points to :func:`gge`.
+
+    Parameters
+    ----------
+    occupation_operators : list of sparse operators
+        :math:`\hat n_k`.
+    occupations : array_like
+        :math:`n_k \in [0, 1]`, e.g. :math:`\langle\psi_0|\hat n_k|\psi_0\rangle`.
+    """
+    ops, d = _check_charges(occupation_operators)
+    n = np.asarray(occupations, dtype=float)
+    if n.shape != (len(ops),):
+        raise ValueError(f"occupations must have one entry per operator ({len(ops)}), got shape {n.shape}")
+    if np.any(n < -1e-12) or np.any(n > 1 + 1e-12):
+        raise ValueError(f"occupations must lie in [0, 1], got min {n.min():.3g}, max {n.max():.3g}")
+    n = np.clip(n, 0.0, 1.0)
+    one = sp.identity(d, format="csr")
+    rho = sp.csr_array(one)
+    for nk, Nk in zip(n, ops):
+        rho = sp.csr_array(rho @ (nk * Nk + (1 - nk) * (one - Nk)))
+    rho = rho.toarray()
+    if np.iscomplexobj(rho) and not np.any(np.abs(rho.imag) > 1e-14):
+        rho = rho.real
+    tr = float(np.real(np.trace(rho)))
+    values = np.array([float(np.real(np.sum(Nk.T.multiply(rho)))) for Nk in ops])
+    if abs(tr - 1) > 1e-10 or np.max(np.abs(values - n)) > 1e-10:
+        raise ValueError(
+            f"the product formula does not give a normalized state with these occupations (trace {tr:.6g}, "
+            f"max occupation error {np.max(np.abs(values - n)):.3g}): the operators' occupation patterns do "
+            "not each occur once (parity-projected modes of a ring?). Use dm.gge(operators, state) instead")
+    with np.errstate(divide="ignore"):
+        mu = np.log(1 - n) - np.log(n)
+    ev = np.linalg.eigvalsh(rho)
+    ev = ev[ev > 1e-300]
+    return GGEResult(rho=rho, multipliers=mu, targets=n, values=values, residuals=values - n, converged=True,
+                     iterations=0, message="closed form", entropy=float(-(ev * np.log(ev)).sum()),
+                     weights=np.array([]), basis=np.zeros((0, 0)))
+
+
+def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dict:
+    r"""Grand-canonical Gibbs occupations of free-fermion modes at a given energy (and particle number).
+
+    Solves :math:`E_0 + \sum_k\varepsilon_k n_F(\varepsilon_k) = E` for :math:`\beta` (TFIM, or XX with
+    ``number=None``, :math:`\mu = 0`), or :math:`E` and :math:`\sum_k n_k = N` for :math:`(\beta, \mu)`
+    (XX with ``number``), :math:`n_F = 1/(e^{\beta(\varepsilon - \mu)} + 1)`. This is the Gibbs state
+    :math:`e^{-\beta(H - \mu N)}/Z` without parity projection (exact in the thermodynamic limit).
+
+    Returns
+    -------
+    dict
+        ``beta``, ``mu``, ``occupations`` and ``residual`` (energy, and number, mismatch).
+    """
+    from .integrable import thermal_occupations
+
+    E = float(energy)
+    eps = modes.energies
+    emin, emax = modes.constant + eps[eps < 0].sum(), modes.constant + eps[eps > 0].sum()
+    if not emin < E < emax:
+        raise ValueError(f"energy={E!r} is outside the open range ({emin:.6g}, {emax:.6g}) of thermal energies")
+    if number is None:
+        def f(b):
+            return modes.constant + eps @ thermal_occupations(modes, b) - E
+        b_lo, b_hi = -1.0, 1.0
+        while f(b_lo) < 0:
+            b_lo *= 2
+        while f(b_hi) > 0:
+            b_hi *= 2
+        beta = opt.brentq(f, b_lo, b_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+        n = thermal_occupations(modes, beta)
+        return dict(beta=float(beta), mu=0.0, occupations=n, residual=float(abs(f(beta))))
+    if modes.model != "xx":
+        raise ValueError("number= applies to the XX chain (the Ising chain conserves no fermion number)")
+    N = float(number)
+    if not 0 < N < modes.L:
+        raise ValueError(f"number={N!r} must lie strictly between 0 and L={modes.L}")
+
+    def g(p):
+        n = thermal_occupations(modes, p[0], p[1])
+        return [modes.constant + eps @ n - E, n.sum() - N]
+
+    sol = opt.root(g, [0.1, float(np.median(eps))], method="hybr", tol=1e-14)
+    n = thermal_occupations(modes, sol.x[0], sol.x[1])
+    r = np.abs(g(sol.x))
+    if not sol.success or r.max() > 1e-8 * max(1.0, abs(E)):
+        raise RuntimeError(f"free_fermion_gibbs: (beta, mu) did not converge: {sol.message} (residual {r})")
+    return dict(beta=float(sol.x[0]), mu=float(sol.x[1]), occupations=n, residual=float(r.max()))
+
+
+def dephased_correlations(modes, correlations, tol: float = 1e-10) -> np.ndarray:
+    r"""Infinite-time average of an XX correlation matrix :math:`C_{ij} = \langle c^\dagger_i c_j\rangle`.
+
+    In the mode basis :math:`\langle a^\dagger_k a_q\rangle(t) = e^{i(\varepsilon_k - \varepsilon_q)t}
+    \langle a^\dagger_k a_q\rangle_0`, so the average keeps the entries with
+    :math:`|\varepsilon_k - \varepsilon_q| \le` ``tol``: the diagonal (the GGE of the :math:`n_k`) plus the
+    coherences between degenerate modes (:math:`\pm k` on a ring). It equals the diagonal-ensemble value
+    of every quadratic observable exactly.
+    """
+    if modes.model != "xx":
+        raise ValueError("dephased_correlations handles XX modes (number-conserving); got "
+                         f"model={modes.model!r}")
+    C = np.asarray(correlations)
+    if C.shape != (modes.L, modes.L):
+        raise ValueError(f"correlations must have shape ({modes.L}, {modes.L}), got {C.shape}")
+    Phi = modes.vectors
+    M = Phi.T @ C @ Phi.conj()  # <a+_k a_q>
+    eps = modes.energies
+    keep = np.abs(eps[:, None] - eps[None, :]) <= tol * max(1.0, float(np.max(np.abs(eps))))
+    return Phi.conj() @ (M * keep) @ Phi.T
