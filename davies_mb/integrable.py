@@ -80,6 +80,8 @@ __all__ = [
     "gaussian_correlations",
     "thermal_occupations",
     "ground_state_occupations",
+    "evolve_correlations",
+    "tilted_state_correlations",
     "xxz_charge",
     "xxz_charges",
 ]
@@ -582,6 +584,67 @@ def ground_state_occupations(modes: FreeFermionModes) -> np.ndarray:
     k = int(np.argmin(cost))
     n[k] = 1 - n[k]
     return n
+
+
+def evolve_correlations(modes: FreeFermionModes, correlations, times) -> np.ndarray:
+    r"""Correlation matrix after unitary evolution with the modes' Hamiltonian, at each time.
+
+    XX: :math:`\langle a^\dagger_k a_q\rangle(t) = e^{i(\varepsilon_k - \varepsilon_q)t}\langle a^\dagger_k a_q\rangle_0`.
+    TFIM: :math:`\gamma(t) = e^{At}\gamma`, i.e. in the mode basis each pair
+    :math:`(\gamma'_{2k}, \gamma'_{2k+1})` rotates by the angle :math:`\varepsilon_k t`,
+    :math:`\Gamma(t) = R^T B(t) R\,\Gamma_0\,R^T B(t)^T R`. Exact for any L (cost :math:`O(L^3)` per time).
+
+    Returns
+    -------
+    ndarray, shape (len(times), *correlations.shape)
+    """
+    M0 = np.asarray(correlations)
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    eps = modes.energies
+    if modes.model == "xx":
+        if M0.shape != (modes.L, modes.L):
+            raise ValueError(f"correlations must have shape ({modes.L}, {modes.L}), got {M0.shape}")
+        Phi = modes.vectors
+        M = Phi.T @ M0 @ Phi.conj()
+        out = np.empty((t.size, modes.L, modes.L), dtype=complex)
+        for i, ti in enumerate(t):
+            ph = np.exp(1j * eps * ti)
+            out[i] = Phi.conj() @ (M * np.outer(ph, ph.conj())) @ Phi.T
+        return out
+    if M0.shape != (2 * modes.L, 2 * modes.L):
+        raise ValueError(f"correlations must have shape ({2 * modes.L}, {2 * modes.L}), got {M0.shape}")
+    R = modes.vectors
+    Gp = R @ M0 @ R.T
+    out = np.empty((t.size, 2 * modes.L, 2 * modes.L))
+    idx = np.arange(modes.L)
+    for i, ti in enumerate(t):
+        c, s_ = np.cos(eps * ti), np.sin(eps * ti)
+        B = np.zeros((2 * modes.L, 2 * modes.L))
+        # d/dt gamma' = A' gamma', A' = (+)[[0, eps], [-eps, 0]]  ->  rotation [[c, s], [-s, c]]
+        B[2 * idx, 2 * idx], B[2 * idx, 2 * idx + 1] = c, s_
+        B[2 * idx + 1, 2 * idx], B[2 * idx + 1, 2 * idx + 1] = -s_, c
+        out[i] = R.T @ (B @ Gp @ B.T) @ R
+    return out
+
+
+def tilted_state_correlations(L, theta: float) -> np.ndarray:
+    r"""XX correlation matrix of the product state :math:`\bigotimes_j(\cos\frac\theta2|\uparrow\rangle + \sin\frac\theta2|\downarrow\rangle)`.
+
+    With the Jordan-Wigner string,
+    :math:`C_{ij} = \langle\sigma^+_i\rangle\langle\sigma^-_j\rangle\prod_{i<l<j}\langle-\sigma^z_l\rangle
+    = \frac{\sin^2\theta}{4}(-\cos\theta)^{|i-j|-1}` for :math:`i \ne j` and
+    :math:`C_{ii} = \cos^2\frac\theta2`. Any L (the state is not Gaussian, but only C enters quadratic
+    observables and the GGE of the :math:`n_k`).
+    """
+    L = int(L)
+    if L < 2:
+        raise ValueError(f"L must be >= 2, got {L}")
+    th = _check_real("theta", theta)
+    r = np.abs(np.subtract.outer(np.arange(L), np.arange(L)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        C = (np.sin(th) ** 2 / 4) * np.power(-np.cos(th), np.maximum(r - 1, 0))
+    np.fill_diagonal(C, np.cos(th / 2) ** 2)
+    return C.astype(float)
 
 
 # -- XXZ local charges -----------------------------------------------------------------------------

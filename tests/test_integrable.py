@@ -237,3 +237,30 @@ def test_bad_input():
     m = ig.xx_modes(4)
     with pytest.raises(ValueError, match="occupations must lie"):
         ig.gaussian_correlations(m, [0, 0.5, 1.2, 0])
+
+
+def test_tilted_state_correlations_formula():
+    L, th = 7, 1.1
+    psi = np.ones(1)
+    for _ in range(L):
+        psi = np.kron(psi, [np.cos(th / 2), np.sin(th / 2)])
+    assert_allclose(ig.tilted_state_correlations(L, th), ig.correlation_matrix("xx", psi, L), atol=1e-14)
+
+
+@pytest.mark.parametrize("model", ["xx", "tfim"])
+def test_evolve_correlations_matches_exact_evolution(model):
+    L, t = 6, np.array([0.0, 0.7, 3.1])
+    if model == "xx":
+        chain, modes = dm.xx(L, hz=0.3), ig.xx_modes(L, "open", hz=0.3)
+        psi = np.ones(1)
+        for _ in range(L):
+            psi = np.kron(psi, [np.cos(0.5), np.sin(0.5)])
+    else:  # quench from the g=0.4 ring ground state (even sector) to g=1.7
+        chain, modes = dm.tfim(L, 1.7, bc="periodic"), ig.tfim_modes(L, "periodic", g=1.7)
+        psi = np.linalg.eigh(dm.tfim(L, 0.4, bc="periodic").hamiltonian(sparse=False))[1][:, 0]
+    E, V = np.linalg.eigh(chain.hamiltonian(sparse=False))
+    C0 = ig.correlation_matrix(model, psi, L)
+    Ct = ig.evolve_correlations(modes, C0, t)
+    for i, ti in enumerate(t):
+        psit = V @ (np.exp(-1j * E * ti) * (V.conj().T @ psi))
+        assert_allclose(Ct[i], ig.correlation_matrix(model, psit, L), atol=1e-12)
