@@ -120,13 +120,13 @@ def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9)) -> tuple[floa
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
     if dmax == 0.0 or not np.isfinite(dmax):
         return float("nan"), float("nan")
-    sgn = np.sign(d)
-    # start of the last run of constant sign
-    change = np.flatnonzero(sgn[1:] != sgn[:-1])
-    start = change[-1] + 1 if change.size else 0
     a = np.abs(d)
-    sel = np.arange(t.size) >= start
-    sel &= (a <= window[0] * dmax) & (a >= window[1] * dmax)
+    above = np.flatnonzero(a >= window[1] * dmax)  # round-off below this flips signs at random: ignore it
+    sgn = np.sign(d[above])
+    # start of the last run of constant sign among the points above round-off
+    change = np.flatnonzero(sgn[1:] != sgn[:-1])
+    start = above[change[-1] + 1] if change.size else 0
+    sel = (np.arange(t.size) >= start) & (a <= window[0] * dmax) & (a >= window[1] * dmax)
     if sel.sum() < 4:
         return float("nan"), float("nan")
     r = st.linregress(t[sel], np.log(a[sel]))
@@ -345,7 +345,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     spec, chain = _spectrum_of(system, sector)
     rho0 = _initial_density(initial, spec, chain)
     gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
-    beta = gen1.beta
+    betas = {b.beta for b in _as_list(bath)}
+    beta = betas.pop() if len(betas) == 1 else None  # several temperatures: no Gibbs state to compare with
     gibbs = spec.gibbs(beta) if beta is not None else None
     if observables is None:
         observables = _default_observables(spec, chain, couplings)
