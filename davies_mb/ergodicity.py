@@ -431,8 +431,13 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     else:
         message = (f"unique stationary state: the chain thermalizes (final distance to Gibbs "
                    f"{np.nanmax(dist_g):.2e}).")
-    fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
     for name in names:
+        if np.all(np.isnan(t_fit[name])) and np.max(np.abs(traj[name] - finals[name][:, None])) < 1e-12:
+            # the observable never leaves its final value (e.g. total S^z from an S^z = 0 state): no time scale
+            del t_fit[name], t_err[name]
+            message += f" {name}: stays at its final value (nothing to fit)."
+    fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
+    for name in t_fit:
         fits[f"fit:{name}"] = fit_power_law(lams, t_fit[name])
     params = dict(method=method, strengths=lams, epsilon=epsilon, n_times=n_times, t_max_factor=t_max_factor,
                   initial=initial if isinstance(initial, str) else "array", observables=names,
