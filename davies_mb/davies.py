@@ -1069,8 +1069,13 @@ class DaviesGenerator:
                 )
         return X0
 
-    def _evolve_eig(self, X0: np.ndarray, times: np.ndarray):
-        """Generator yielding X(t) in the eigenbasis for each time."""
+    def _evolve_eig(self, X0: np.ndarray, times: np.ndarray, rotating: bool = False):
+        """Generator yielding X(t) in the eigenbasis for each time.
+
+        ``rotating=True`` gives the interaction-picture state :math:`e^{iHt}\rho(t)e^{-iHt}` (Bohr phases
+        left out; the Davies generator is covariant, so this is the dissipative evolution alone). It is
+        real when H's eigenvectors, the couplings and ``X0`` are real and there is no Lamb shift.
+        """
         c = self._core
         lam2 = self._lam2
         Y0 = X0 / np.outer(c.scale, c.scale)
@@ -1079,6 +1084,8 @@ class DaviesGenerator:
         c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
         a, b, nu = c.single_nondeg()
         r = c.pair_rates(a, b) if a.size else np.zeros(0)
+        if rotating:
+            nu = np.zeros_like(nu)
         nu = nu + lam2 * c.pair_shifts(a, b) if a.size else nu
         yab, yba = Y0[a, b], Y0[b, a]
         small = c.small_blocks()
@@ -1087,15 +1094,21 @@ class DaviesGenerator:
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             small_c.append((np.einsum("pij,pj->pi", Qinv, Y0[I, J]), np.einsum("pij,pj->pi", Qinv.conj(), Y0[J, I])))
         s = np.outer(c.scale, c.scale)
+        real = (rotating and c.real and not c.lamb_shift and c.hermitian and np.isrealobj(X0)
+                and all(np.isrealobj(Q) for (_, _, _, _, Q, _) in small) and np.isrealobj(Q0))
         for t in times:
-            Y = np.zeros((c.n, c.n), dtype=complex)
-            Y[c.I0, c.J0] = Q0 @ (np.exp(lam2 * mu0 * t) * c0)
+            Y = np.zeros((c.n, c.n), dtype=float if real else complex)
+            Y[c.I0, c.J0] = np.real(Q0 @ (np.exp(lam2 * mu0 * t) * c0)) if real else Q0 @ (np.exp(lam2 * mu0 * t) * c0)
             if a.size:
                 ph = np.exp((-1j * nu - lam2 * r) * t)
+                if real:
+                    ph = ph.real
                 Y[a, b] = ph * yab
                 Y[b, a] = ph.conj() * yba
             for (I, J, nub, m, Q, Qi), (cu, cl) in zip(small, small_c):
-                e = np.exp((-1j * nub[:, None] + lam2 * m) * t)
+                e = np.exp(((0.0 if rotating else -1j) * nub[:, None] + lam2 * m) * t)
+                if real:
+                    e = e.real
                 Y[I, J] = np.einsum("pij,pj->pi", Q, e * cu)
                 Y[J, I] = np.einsum("pij,pj->pi", Q.conj(), e.conj() * cl)
             yield Y * s
