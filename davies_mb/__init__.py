@@ -22,6 +22,7 @@ from .conserved import (
 )
 from .davies import CheckReport, DaviesGenerator, ModeExpansion
 from . import dynamics
+from . import eth
 from .dynamics import (
     diagonal_ensemble,
     distance_trajectory,
@@ -62,6 +63,7 @@ __all__ = [
     "DaviesGenerator",
     "ModeExpansion",
     "dynamics",
+    "eth",
     "diagonal_ensemble",
     "distance_trajectory",
     "log_times",

@@ -482,8 +482,10 @@ def sector_dimension(L, sector: Mapping | None) -> int:
 
     Parameters
     ----------
-    L : int
-        Number of sites, ``1 <= L <= 30``.
+    L : int or SpinChain
+        Number of sites, ``1 <= L <= 30``, or a chain: then its length is used and the sector is
+        first checked against the chain's symmetries (``chain.check_sector``), so that
+        ``sector_dimension(chain, sector)`` is the dimension of ``diagonalize(chain, sector=sector)``.
     sector : dict or None
         Keys among ``("sz", "k", "parity", "flip")`` with the meaning and rules of
         :func:`sector_basis`; ``None`` or ``{}`` is the full space (``2**L``).
@@ -504,6 +506,15 @@ def sector_dimension(L, sector: Mapping | None) -> int:
     >>> sector_dimension(8, {"sz": 0, "k": 0, "parity": 1, "flip": 1})
     7
     """
+    if hasattr(L, "check_sector") and hasattr(L, "symmetries"):  # a SpinChain (no import: lower layer)
+        chain = L
+        if sector is not None:
+            if not isinstance(sector, Mapping):
+                raise TypeError(
+                    f"sector must be a dict with keys among {SECTOR_KEYS} (or None), got {type(sector).__name__}"
+                )
+            sector = chain.check_sector(dict(sector))
+        L = chain.L
     L = _check_L(L)
     canon = validate_sector(L, sector)
     return _dimension(L, _normalize(L, **canon))
