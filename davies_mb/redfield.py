@@ -6,7 +6,7 @@ coupling, the Born-Markov (Redfield) master equation without the secular approxi
 
 .. math::
 
-    \dot\rho = -i[H, \rho] - \lambda^2 \sum_\alpha \big[A_\alpha,\; \Lambda_\alpha\rho - \rho\Lambda_\alpha^\dagger\big],
+    \dot\rho = -i[H, \rho] - \lambda^2 \sum_\alpha \big[A_\alpha, \Lambda_\alpha\rho - \rho\Lambda_\alpha^\dagger\big],
     \qquad
     \Lambda_\alpha = \sum_\omega \Gamma_\alpha(\omega) A_\alpha(\omega),
     \qquad
@@ -27,8 +27,9 @@ QuTiP's ``bloch_redfield_tensor``). In the eigenbasis of :math:`H`,
 
 :math:`\omega_{xy} = E_x - E_y`. Keeping only the elements with :math:`\omega_{ab} = \omega_{cd}` (the secular
 approximation) gives exactly the Davies generator of :mod:`davies_mb.davies`; the other elements couple
-Bohr-frequency classes and matter once :math:`\lambda^2\gamma` approaches the spacing between distinct Bohr
-frequencies.
+Bohr-frequency classes and matter once :math:`\lambda^2\gamma` approaches the spacing between the classes they
+couple; for the gap, the smallest level spacings (Bohr frequencies next to :math:`\nu = 0`, where the slow
+modes live), see docs/theory.md, "Where the secular approximation stops: Redfield".
 
 How it is computed:
 
@@ -43,8 +44,9 @@ How it is computed:
   i(|a\rangle\langle b| - |b\rangle\langle a|)/\sqrt2\}` it is a *real* :math:`d^2\times d^2` matrix
   with the same eigenvalues: half the memory and about a quarter of the time of the complex eigenproblem.
 * Its spectrum, kernel and dynamics come from one dense real eigen-decomposition (``dgeev``), cached
-  per strength: :math:`O(d^6)`, about 40 s at :math:`d = 64` on one core; :math:`d = 128` (2 GiB) works
-  but takes of order half an hour. Larger systems are refused unless ``max_dim`` is raised.
+  per strength: :math:`O(d^6)`, about 40 s at :math:`d = 64` on one core; :math:`d = 128` (2 GiB, about
+  6 GiB while a complex tensor is built) works but takes of order an hour. Larger systems are refused
+  unless ``max_dim`` is raised.
 """
 
 from __future__ import annotations
@@ -186,12 +188,18 @@ class _Core:
         """(rows, cols, values) of -i[H, .] in the real Hermitian basis: 2x2 blocks [[0, w], [-w, 0]]."""
         return self.I, self.J, self.omega
 
-    def bohr_spacing(self) -> float:
-        """Smallest spacing between distinct Bohr frequencies (0 included), grouped with level_tol."""
+    def bohr_spacing(self, near=None) -> float:
+        """Smallest spacing between distinct Bohr frequencies (0 included), grouped with level_tol;
+        with ``near``, the distance from ``near`` to the closest Bohr frequency not equal to it."""
         E = self.spec.level_energies
+        tol = self.spec.level_tol
         nu = np.sort((E[:, None] - E[None, :]).ravel())
-        cls, centers = group_levels(nu, self.spec.level_tol)
-        return float(np.min(np.diff(centers))) if centers.size > 1 else np.inf
+        cls, centers = group_levels(nu, tol)
+        if near is None:
+            return float(np.min(np.diff(centers))) if centers.size > 1 else np.inf
+        dist = np.abs(centers - near)
+        dist = dist[dist > tol]
+        return float(np.min(dist)) if dist.size else np.inf
 
 
 def _to_hermitian_basis(M: np.ndarray, I: np.ndarray, J: np.ndarray) -> np.ndarray:
@@ -280,7 +288,8 @@ class RedfieldGenerator:
         distinct Bohr frequency: slow, about 10 ms each).
     max_dim : int
         Largest accepted dimension (default 128). The tensor takes :math:`8d^4` bytes (2 GiB at
-        :math:`d = 128`) and its eigen-decomposition :math:`O(d^6)` time; raise it knowingly.
+        :math:`d = 128`; about 12 GiB in all once ``evolve``/``expect`` also hold the complex eigenvectors
+        and their LU factors) and its eigen-decomposition :math:`O(d^6)` time; raise it knowingly.
 
     Notes
     -----
@@ -363,14 +372,27 @@ class RedfieldGenerator:
     def _lam2(self) -> float:
         return self.strength**2
 
-    def bohr_spacing(self) -> float:
+    def bohr_spacing(self, near: float | None = None) -> float:
         r"""Smallest spacing :math:`\delta\omega` between distinct Bohr frequencies (0 included).
 
         The secular approximation neglects the couplings between Bohr-frequency classes; it fails once
-        :math:`\lambda^2\gamma` is comparable to :math:`\delta\omega`. Levels and Bohr frequencies are
+        :math:`\lambda^2\gamma` is comparable to the spacing that matters. Levels and Bohr frequencies are
         grouped with the spectrum's ``level_tol`` (an exact degeneracy is no spacing).
+
+        Parameters
+        ----------
+        near : float, optional
+            Return instead the distance from ``near`` to the closest other Bohr frequency. ``near=0.0``
+            gives the smallest nonzero Bohr frequency :math:`\nu_{\min}` (the smallest level spacing):
+            the slow modes live in the :math:`\nu = 0` block, and the Redfield gap leaves the Davies one
+            when :math:`\lambda^2\Delta_D/\lambda^2 \approx \nu_{\min}` (docs/theory.md), not at the
+            global minimum spacing.
         """
-        return self._core.bohr_spacing()
+        if near is not None:
+            if isinstance(near, bool) or not isinstance(near, numbers.Real) or not np.isfinite(near):
+                raise ValueError(f"near must be a finite real frequency (e.g. 0.0) or None, got {near!r}")
+            near = float(near)
+        return self._core.bohr_spacing(near)
 
     # -- the real matrix and its eigen-decomposition -----------------------------------------------
     def _matrix(self) -> np.ndarray:
@@ -394,6 +416,9 @@ class RedfieldGenerator:
     def _eig(self):
         """``(mu, V, lu)``: eigenvalues, right eigenvectors and the LU factors of V (cached)."""
         if "eig" not in self._cache:
+            n2 = self._core.n ** 2
+            _checks.check_memory("the eigenvectors of the Redfield generator and their LU factors",
+                                 (2 * n2, n2), np.complex128, hint="Use a smaller system or the DaviesGenerator.")
             mu, V = sla.eig(self._matrix(), overwrite_a=True, check_finite=False)
             self._cache["eig"] = (mu, V, sla.lu_factor(V, check_finite=False))
             self._cache["eigvals"] = mu
@@ -488,8 +513,12 @@ class RedfieldGenerator:
         and the result is :math:`\lim_{t\to\infty} e^{t\mathcal{L}}\rho_0`, the projection of ``rho0`` onto the
         kernel along the other eigenvectors.
 
-        At finite coupling the Redfield stationary state is not the Gibbs state: it differs from it at
-        :math:`O(\lambda^2)` (coherences between eigenstates, and populations).
+        With the default real rates and all baths at one temperature the Gibbs state is an *exact*
+        stationary state at every strength:
+        :math:`\sum_c R_{ab,cc}p_c = \sum_c A_{ac}A_{cb}[p_c\Gamma(\omega_{ca}) - p_a\Gamma(\omega_{ac})
+        + p_c\Gamma(\omega_{cb}) - p_b\Gamma(\omega_{bc})] = 0` term by term by KMS
+        (:math:`p_c\gamma(E_c - E_a) = p_a\gamma(E_a - E_c)`). With ``lamb_shift=True`` the principal-value
+        part breaks this and the stationary state differs from the Gibbs state at :math:`O(\lambda^2)`.
         """
         c = self._core
         kdim = self.kernel_dimension()
