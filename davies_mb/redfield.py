@@ -465,6 +465,12 @@ class RedfieldGenerator:
         has an unstable mode at strong coupling.
         """
         r = self.relaxation_rates(1)
+        if r.size and r[0] < 0:
+            _checks.warn(
+                f"the Redfield generator at strength {self.strength} has an eigenvalue with positive real part "
+                f"{-r[0]:.3g}: outside its weak-coupling validity it is not completely positive and rho(t) grows "
+                "along that mode; use a smaller strength (or the DaviesGenerator)"
+            )
         return float(r[0]) if r.size else np.inf
 
     def relaxation_time(self) -> float:
@@ -523,6 +529,12 @@ class RedfieldGenerator:
         c = self._core
         kdim = self.kernel_dimension()
         X0 = None if rho0 is None else self._to_eig_state(rho0)
+        rates = self.relaxation_rates(1)
+        if rates.size and rates[0] == 0.0:
+            _checks.warn(
+                "the generator has undamped coherences (gap = 0): rho(t) keeps oscillating and stationary_state "
+                "returns its long-time average"
+            )
         if kdim == 1:
             M = self._matrix()
             t = np.zeros(c.n * c.n)

@@ -506,3 +506,33 @@ def test_secular_breakdown_is_set_by_the_smallest_bohr_frequency(L):
     dev_hi = 1 - gen.with_strength(hi).gap() / hi**2 / dav
     assert 0 < dev_lo < 0.015 and dev_hi > 0.4
     assert lo**2 * dav > 2 * gen.bohr_spacing()
+
+
+# --------------------------------------------------------------------------------------------------
+# beyond validity: undamped coherences and unstable modes
+# --------------------------------------------------------------------------------------------------
+def test_undamped_coherence_gives_zero_gap():
+    """Two uncoupled spins, the bath touches only the first: spin 2's coherence rotates forever (mu = +-i w2)."""
+    w1, w2 = 1.0, 1.7
+    H = 0.5 * w1 * np.kron(rs.SZ, rs.I2) + 0.5 * w2 * np.kron(rs.I2, rs.SZ)
+    A = np.kron(rs.SX, rs.I2)
+    gen = dm.RedfieldGenerator(dm.diagonalize(H), A, dm.OhmicBath(BETA), strength=0.3)
+    mu = gen.eigenvalues()
+    assert np.min(np.abs(mu - 1j * w2)) < 1e-12 and np.min(np.abs(mu + 1j * w2)) < 1e-12
+    assert gen.gap() == 0.0
+    assert gen.kernel_dimension() == 2  # spin 2's two populations
+    rho0 = np.kron(rs.gibbs_state(0.5 * w1 * rs.SZ, BETA), np.full((2, 2), 0.5))  # spin 2 in |+x>
+    with pytest.warns(UserWarning, match="undamped coherences"):
+        rho_inf = gen.stationary_state(rho0)
+    assert_allclose(rho_inf, np.kron(rs.gibbs_state(0.5 * w1 * rs.SZ, BETA), 0.5 * np.eye(2)), atol=1e-12)
+
+
+def test_unstable_mode_at_strong_coupling_is_reported():
+    """Redfield is not completely positive: XXZ L = 3 at lam = 1.5 has an eigenvalue with Re mu > 0."""
+    lam = 1.5
+    H, A, baths, spec, gen = make("xxz3", lam)
+    mu_ref = np.linalg.eigvals(textbook_superoperator(H, A, baths, lam))
+    assert np.max(mu_ref.real) > 1e-3  # the reference itself has the unstable mode
+    with pytest.warns(UserWarning, match="positive real part"):
+        g = gen.gap()
+    assert g == pytest.approx(-np.max(mu_ref.real), rel=1e-8)
