@@ -364,6 +364,12 @@ class RedfieldGenerator:
     def lamb_shift(self) -> bool:
         return self._core.lamb_shift
 
+    @property
+    def beta(self) -> float | None:
+        """The common inverse temperature (None when the baths have different temperatures)."""
+        betas = {b.beta for b in self._core.baths}
+        return betas.pop() if len(betas) == 1 else None
+
     def __repr__(self) -> str:
         c = self._core
         return f"RedfieldGenerator(n={c.n}, couplings={len(c.A)}, strength={self.strength})"
@@ -472,6 +478,12 @@ class RedfieldGenerator:
                 "along that mode; use a smaller strength (or the DaviesGenerator)"
             )
         return float(r[0]) if r.size else np.inf
+
+    def persistent_oscillations(self) -> int:
+        r"""Number of nonzero eigenvalues with zero real part (coherences the bath never damps)."""
+        mu = self._eigvals()
+        tol = self._zero_tol()
+        return int(np.sum((np.abs(mu) > tol) & (np.abs(np.real(mu)) <= tol)))
 
     def relaxation_time(self) -> float:
         """:math:`\\tau = 1/\\Delta`."""

@@ -379,6 +379,8 @@ def test_with_strength_equals_fresh_construction():
     other = gen.with_strength(0.2)
     fresh = dm.RedfieldGenerator(spec, A, baths, strength=0.2)
     assert other.strength == 0.2 and gen.strength == 0.9
+    assert gen.beta is None  # two baths at different temperatures
+    assert gen.persistent_oscillations() == 0
     assert_allclose(other.superoperator(), fresh.superoperator(), atol=1e-15)
     assert other.gap() == pytest.approx(fresh.gap(), rel=1e-12)
 
@@ -521,6 +523,8 @@ def test_undamped_coherence_gives_zero_gap():
     assert np.min(np.abs(mu - 1j * w2)) < 1e-12 and np.min(np.abs(mu + 1j * w2)) < 1e-12
     assert gen.gap() == 0.0
     assert gen.kernel_dimension() == 2  # spin 2's two populations
+    assert gen.persistent_oscillations() == 2  # +- i w2
+    assert gen.beta == BETA
     rho0 = np.kron(rs.gibbs_state(0.5 * w1 * rs.SZ, BETA), np.full((2, 2), 0.5))  # spin 2 in |+x>
     with pytest.warns(UserWarning, match="undamped coherences"):
         rho_inf = gen.stationary_state(rho0)
