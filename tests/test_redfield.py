@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg as sla
+import scipy.sparse.linalg as spla
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
@@ -540,3 +541,30 @@ def test_unstable_mode_at_strong_coupling_is_reported():
     with pytest.warns(UserWarning, match="positive real part"):
         g = gen.gap()
     assert g == pytest.approx(-np.max(mu_ref.real), rel=1e-8)
+
+
+@pytest.mark.slow
+def test_larger_chain_against_qutip_spectrum():
+    """XXZ + J2 (non-integrable), L = 5 (d = 32), two couplings: tensor, gap and dynamics against QuTiP."""
+    chain = dm.xxz(5, 0.5, j2=0.3)
+    H = chain.hamiltonian(sparse=False)
+    A = [chain.parse_operator("x0+z1"), chain.pauli("y", 4)]
+    baths = [dm.OhmicBath(1.0), dm.OhmicBath(1.0, eta=0.5, cutoff=2.0)]
+    lam = 0.2
+    gen = dm.RedfieldGenerator(dm.diagonalize(chain), A, baths, strength=lam)
+    ref = qutip_tensor(H, A, baths, lam)
+    assert relmax(gen.superoperator(), ref) < 1e-10
+    mu = np.linalg.eigvals(ref)
+    rates = np.sort(-mu.real[np.abs(mu) > 1e-9])
+    assert_allclose(gen.relaxation_rates(4), rates[:4], rtol=1e-8)
+    psi = np.zeros(32)
+    psi[0b10101] = 1.0
+    rho0 = np.outer(psi, psi)
+    times = np.array([0.5, 5.0, 50.0])
+    ex = gen.expect([dense(chain.pauli("z", 2))], rho0, times)[0]
+    Z = dense(chain.pauli("z", 2))
+    expected = []
+    for t in times:
+        v = spla.expm_multiply(ref * t, rho0.reshape(-1, order="F").astype(complex))
+        expected.append(np.real(np.trace(Z @ v.reshape(32, 32, order="F"))))
+    assert_allclose(ex, expected, atol=1e-8)
