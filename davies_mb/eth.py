@@ -564,8 +564,9 @@ class DiagonalETH:
 
     @property
     def fluctuation(self) -> float:
-        r"""Mean neighbour difference :math:`\langle |O_{n+1,n+1} - O_{nn}| \rangle` in the window."""
-        return float(np.mean(self.neighbour_differences))
+        r"""Mean neighbour difference :math:`\langle |O_{n+1,n+1} - O_{nn}| \rangle` in the window (``nan`` if none)."""
+        d = self.neighbour_differences
+        return float(np.mean(d)) if d.size else float("nan")
 
     @property
     def mc_deviation(self) -> float:
@@ -641,6 +642,9 @@ def diagonal_eth(chain, op, sz=0, *, window: float = 0.05, center: float | None 
         diffs.append(np.abs(np.diff(Oi))[both])
         start += Ei.size
     diffs = np.concatenate(diffs)
+    if diffs.size == 0:
+        warnings.warn(f"no two consecutive eigenstates of one sector lie in the window |eps - {c:.3f}| <= {window}; "
+                      "the fluctuation is nan: widen the window or use a longer chain", stacklevel=2)
     # microcanonical average over all pooled states within +-mc_width of the spectral width
     order = np.argsort(E)
     Es_sorted, Os_sorted = E[order], O[order]
