@@ -339,11 +339,11 @@ def test_stationary_state_with_conserved_parity(rng):
 def test_secular_limit_gap_deviation_is_lambda4_without_lamb_shift():
     r"""gap_R / lam^2 -> gap_D / lam^2 as lam -> 0, the relative deviation falling as lam^4 (fitted).
 
-    Why lam^4 and not lam^2: L_R = L_D + lam^2 V with V coupling Bohr classes nu != nu'. The slow modes live
-    in the nu = 0 block; second order gives lam^4 sum_c X_c / (i nu_c), and with real rates and couplings
-    the terms of nu_c and -nu_c are complex conjugate pairs with real X_c, so they cancel: the first real
-    shift is O(lam^6), i.e. O(lam^4) relative to the rates. The Lamb shift (complex Gamma) spoils this
-    (next test).
+    Measured, not derived: L_R = L_D + lam^2 V with V coupling Bohr classes nu != nu'. The slow modes live
+    in the nu = 0 block; second order gives lam^4 X_c / (i nu_c) per class, and the classes nu_c, -nu_c pair
+    up (Hermiticity preservation) into the real 2 lam^4 Im X_c / nu_c, which vanishes here: the first real
+    shift is O(lam^6), i.e. O(lam^4) relative to the rates (also seen with a sigma^y coupling). The Lamb
+    shift (complex Gamma) gives O(lam^2) (next test).
     """
     H, A, baths, spec, gen = make("xxz4_degenerate", 1.0)
     dav = dm.DaviesGenerator(spec, A, baths, strength=1.0)
