@@ -282,12 +282,22 @@ def _missing_symmetries(chain, label: Mapping) -> list:
     return missing
 
 
-def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None):
+def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, real_form: bool = True):
     r"""Yield the eigen-data of every fully resolved sector, one sector at a time.
 
     The Hamiltonian is built once inside the :math:`S^z` sector by quimb and reduced with the isometry
     :math:`P_\chi` of ``sector_basis(L, **label, space="sz")``: :math:`H_\chi = P_\chi^\dagger H P_\chi`,
     diagonalized in real arithmetic when the block is real (``k = 0``, ``k = L/2`` or no ``k``).
+
+    The complex momentum blocks (:math:`k \ne 0, L/2`) of a chain with a real Hamiltonian and reflection
+    symmetry are made real too: the antiunitary :math:`A = R K` (reflection times complex conjugation)
+    commutes with :math:`H` and maps the sector to itself, and on the symmetric states it acts as a
+    generalized permutation, :math:`A|k, r\rangle = q_r |k, \pi(r)\rangle` with :math:`\pi^2 = 1`,
+    :math:`|q_r| = 1`, :math:`q_{\pi(r)} = q_r` (because :math:`A^2 = 1`). The basis
+    :math:`e^{i\arg(q_r)/2}|r\rangle` (fixed points) and :math:`(|r\rangle + q_r|\pi r\rangle)/\sqrt2`,
+    :math:`i(|r\rangle - q_r|\pi r\rangle)/\sqrt2` (pairs) is invariant under :math:`A`, so that
+    :math:`\langle f_a|H|f_b\rangle = \overline{\langle A f_a|H|A f_b\rangle}` is real: a real symmetric
+    ``eigh`` (about 4x cheaper) gives the same spectrum. ``P`` is then the product of the two isometries.
 
     Parameters
     ----------
@@ -298,6 +308,8 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None):
         Also return eigenvectors (``eigh``); otherwise eigenvalues only (``eigvalsh``).
     sectors : list of dict, optional
         Sector labels (default :func:`fully_resolved_sectors`).
+    real_form : bool
+        Use the real form of complex momentum blocks when the chain allows it (default ``True``).
 
     Yields
     ------
@@ -319,6 +331,10 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None):
     else:
         H = chain.hamiltonian()
         rows, space = None, "full"
+    # H real in the computational basis and reflection-symmetric: A = R K is an antiunitary symmetry that
+    # keeps every momentum sector; the complex k != 0, L/2 blocks then have a real form.
+    use_rk = real_form and "parity" in chain.symmetries and "k" in chain.symmetries and not np.iscomplexobj(H.data)
+    states = rows if rows is not None else np.arange(chain.dim, dtype=np.int64)
     for label in labels:
         lab = {k: v for k, v in label.items() if k != "sz"}
         if space == "sz":
@@ -326,7 +342,15 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None):
         else:
             P = sector_basis(chain.L, **lab, space="full")
         _checks.check_memory(f"the sector {label} Hamiltonian", (P.shape[1],) * 2, P.dtype)
-        Hs = (P.conj().T @ H @ P).toarray()
+        if use_rk and np.iscomplexobj(P.data) and "k" in label:
+            P = P @ _rk_real_basis(P, states, chain.L)
+            Hs = (P.conj().T @ H @ P).toarray()
+            err = float(np.max(np.abs(Hs.imag))) if Hs.size else 0.0
+            if err > 1e-10 * max(1.0, float(np.max(np.abs(Hs.real)))):  # pragma: no cover - guards the construction
+                raise RuntimeError(f"real form of sector {label} failed (imaginary part {err:.2e})")
+            Hs = Hs.real
+        else:
+            Hs = (P.conj().T @ H @ P).toarray()
         if np.iscomplexobj(Hs) and not np.any(Hs.imag):
             Hs = Hs.real
         if vectors:
@@ -334,6 +358,44 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None):
         else:
             E, U = sla.eigh(Hs, eigvals_only=True, driver="evd", check_finite=False), None
         yield dict(label), E, U, P, rows
+
+
+def _rk_real_basis(P, states, L) -> sp.csr_array:
+    """Unitary ``F`` (sparse, D x D) with ``(P F)^dag H (P F)`` real for every real, reflection-symmetric ``H``.
+
+    ``P`` has rows labelled by the basis states ``states`` (ascending integers); ``A v = R conj(v)``.
+    """
+    from .sectors import _reflect
+
+    perm = np.searchsorted(states, _reflect(states, L))
+    if not np.array_equal(states[perm], _reflect(states, L)):  # pragma: no cover - R keeps S^z
+        raise RuntimeError("the reflection does not map the row basis to itself")
+    AP = sp.csr_array(P.conj()[perm])  # (A P)[i] = conj(P)[position of R(state i)]
+    Q = sp.csr_array(P.conj().T @ AP).tocoo()  # A e_j = Q[:, j]: one entry per column
+    D = P.shape[1]
+    keep = np.abs(Q.data) > 1e-12
+    col, row, q = Q.col[keep], Q.row[keep], Q.data[keep]
+    if col.size != D or np.unique(col).size != D or not np.allclose(np.abs(q), 1.0, atol=1e-10):
+        raise RuntimeError("R K is not a generalized permutation of the sector basis")  # pragma: no cover
+    order = np.argsort(col)
+    pi, q = row[order], q[order]
+    j = np.arange(D)
+    fixed = pi == j
+    first = (pi > j)  # each pair once, from its smaller member
+    m = pi[first]
+    jf = j[fixed]
+    jp = j[first]
+    qp = q[first]
+    r2 = 1.0 / np.sqrt(2.0)
+    n_fixed, n_pairs = jf.size, jp.size
+    # columns: fixed points, then (f1, f2) for every pair
+    rows_ = np.concatenate([jf, jp, m, jp, m])
+    cols_ = np.concatenate([np.arange(n_fixed),
+                            n_fixed + 2 * np.arange(n_pairs), n_fixed + 2 * np.arange(n_pairs),
+                            n_fixed + 2 * np.arange(n_pairs) + 1, n_fixed + 2 * np.arange(n_pairs) + 1])
+    vals = np.concatenate([np.exp(0.5j * np.angle(q[fixed])), np.full(n_pairs, r2, dtype=complex), r2 * qp,
+                           np.full(n_pairs, 1j * r2), -1j * r2 * qp])
+    return sp.csr_array((vals, (rows_, cols_)), shape=(D, D))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -203,7 +203,30 @@ def test_sector_eigenvalues_match_dense_brute_force():
         ours.append(E)
         kinds.append((label["k"] in (0, L // 2), np.isrealobj(U)))
     assert_allclose(np.sort(np.concatenate(ours)), np.linalg.eigvalsh(H), atol=1e-10)
-    assert all(real == is_real for real, is_real in kinds)  # real arithmetic exactly where the block is real
+    assert all(is_real for _, is_real in kinds)  # real arithmetic everywhere (R K real form for k != 0, L/2)
+    plain = [(lab["k"] in (0, L // 2), np.isrealobj(U))
+             for lab, _, U, _, _ in eth.sector_eigensystems(chaotic(L), 0, vectors=True, real_form=False)]
+    assert all(real == is_real for real, is_real in plain)  # without it: real exactly where the block is real
+
+
+def test_real_form_of_complex_momentum_blocks():
+    """R K makes the k != 0, L/2 blocks real: same eigenvalues as the complex blocks, valid eigenvectors."""
+    L = 10
+    chain = chaotic(L)
+    Hsz = dense_xxz(L, DELTA, J2)[np.ix_(sz0_rows(L), sz0_rows(L))]
+    plain = {str(lab): E for lab, E, *_ in eth.sector_eigensystems(chain, 0, real_form=False)}
+    n_complex = 0
+    for lab, E, U, P, _ in eth.sector_eigensystems(chain, 0, vectors=True):
+        assert np.isrealobj(U)
+        n_complex += lab["k"] not in (0, L // 2)
+        assert_allclose(E, plain[str(lab)], atol=1e-10)
+        V = P @ U
+        assert_allclose(V.conj().T @ V, np.eye(E.size), atol=1e-10)
+        assert_allclose(Hsz @ V, V * E, atol=1e-10)
+    assert n_complex == 16
+    # a uniform field keeps k and parity (not flip): every block at S^z = 1 is real as well
+    field = dm.xxz(L, DELTA, j2=J2, bc="periodic", hz=0.3)
+    assert all(np.isrealobj(U) for _, _, U, _, _ in eth.sector_eigensystems(field, 1, vectors=True))
 
 
 # --------------------------------------------------------------------------------------------------
