@@ -108,29 +108,40 @@ def fit_power_law(strengths, times) -> PowerLawFit:
     return PowerLawFit(float(r.slope), float(r.stderr), float(np.exp(r.intercept)), int(ok.sum()))
 
 
-def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9)) -> tuple[float, float]:
+def _tail_window(t, d, window):
+    """Mask of the slow tail: the last run of one sign, with window[1] <= |d|/max|d| <= window[0]."""
+    dmax = float(np.max(np.abs(d))) if d.size else 0.0
+    if dmax == 0.0 or not np.isfinite(dmax):
+        return np.zeros(t.size, dtype=bool)
+    a = np.abs(d)
+    above = np.flatnonzero(a >= window[1] * dmax)  # round-off below this flips signs at random: ignore it
+    sgn = np.sign(d[above])
+    change = np.flatnonzero(sgn[1:] != sgn[:-1])
+    start = above[change[-1] + 1] if change.size else 0
+    return (np.arange(t.size) >= start) & (a <= window[0] * dmax) & (a >= window[1] * dmax)
+
+
+def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9), resample=None) -> tuple[float, float]:
     r"""Decay time of the slow tail of ``deviation(t)`` (:math:`\approx a e^{-t/\tau}`) and its standard error.
 
     Uses the last stretch of one sign, where :math:`|\delta|` lies between ``window[1]`` and ``window[0]``
     times its maximum (the slow tail, above round-off), and fits :math:`\ln|\delta|` linearly in
-    :math:`t`. Returns ``(tau, stderr)``; ``(nan, nan)`` when fewer than 4 points qualify (e.g. an
-    observable that does not relax at all).
+    :math:`t`. When ``resample`` (a callable ``t -> deviation``) is given, the tail found on ``times`` is
+    evaluated again on 100 evenly spaced times and fitted there, so that the result does not depend on
+    how the original grid samples the tail (a log grid puts few points in the last decade). Returns
+    ``(tau, stderr)``; ``(nan, nan)`` when fewer than 4 points qualify (an observable that does not relax).
     """
     t = np.asarray(times, dtype=float)
     d = np.asarray(deviation, dtype=float)
-    dmax = float(np.max(np.abs(d))) if d.size else 0.0
-    if dmax == 0.0 or not np.isfinite(dmax):
-        return float("nan"), float("nan")
-    a = np.abs(d)
-    above = np.flatnonzero(a >= window[1] * dmax)  # round-off below this flips signs at random: ignore it
-    sgn = np.sign(d[above])
-    # start of the last run of constant sign among the points above round-off
-    change = np.flatnonzero(sgn[1:] != sgn[:-1])
-    start = above[change[-1] + 1] if change.size else 0
-    sel = (np.arange(t.size) >= start) & (a <= window[0] * dmax) & (a >= window[1] * dmax)
+    sel = _tail_window(t, d, window)
     if sel.sum() < 4:
         return float("nan"), float("nan")
-    r = st.linregress(t[sel], np.log(a[sel]))
+    if resample is not None:
+        ts = t[sel]
+        t = np.linspace(ts[0], ts[-1], 100)
+        d = np.real(np.asarray(resample(t), dtype=complex))
+        sel = np.abs(d) > 0
+    r = st.linregress(t[sel], np.log(np.abs(d[sel])))
     if r.slope >= 0:
         return float("nan"), float("nan")
     tau = -1.0 / r.slope
@@ -434,7 +445,9 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                 vals = me.evaluate(times[i], lam)[0]
                 final = float(np.real(np.trace(_dense(op) @ rho_inf)))
                 traj[name][i], finals[name][i] = np.real(vals), final
-                t_fit[name][i], t_err[name][i] = fit_exponential_tail(times[i], np.real(vals) - final)
+                t_fit[name][i], t_err[name][i] = fit_exponential_tail(
+                    times[i], np.real(vals) - final,
+                    resample=lambda t, me=me, lam=lam, final=final: me.evaluate(t, lam)[0] - final)
     else:
         for i, lam in enumerate(_progress(lams, progress, "lambda scan (Redfield)")):
             g = gen1.with_strength(lam)
@@ -452,13 +465,12 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             for j, name in enumerate(names):
                 final = float(np.real(np.trace(_dense(ops[j]) @ rho_inf)))
                 traj[name][i], finals[name][i] = vals[j], final
-                t_fit[name][i], t_err[name][i] = fit_exponential_tail(times[i], vals[j] - final)
+                t_fit[name][i], t_err[name][i] = fit_exponential_tail(
+                    times[i], vals[j] - final,
+                    resample=lambda t, g=g, j=j, final=final: np.real(g.expect([ops[j]], rho0, t)[0]) - final)
 
     kmax = int(max(kdims))
     thermal = kmax == 1 and bool(np.all(np.isfinite(t_gap)))
-    if method == "redfield":
-        # Redfield's steady state is Gibbs only to O(lambda^2): "thermalizes" means a unique steady state
-        thermal = kmax == 1 and bool(np.all(np.isfinite(t_gap)))
     if kmax > 1:
         message = (f"the bath leaves {kmax} stationary states: a conserved quantity survives (see "
                    "dm.recognize). The times above are to the restricted equilibrium the chain reaches, at "
