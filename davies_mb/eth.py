@@ -24,7 +24,9 @@ is reported as :attr:`LevelStatistics.fraction_used`.
 
 **Mixed sectors.** A spectrum that superposes independent sectors has uncorrelated levels from different
 blocks next to each other, which drives :math:`\langle r\rangle` towards the Poisson value even for a
-chaotic chain. :func:`level_statistics` warns when the blocks it is given do not resolve every symmetry
+chaotic chain; symmetry-related sectors (momenta :math:`k` and :math:`L-k`, related by the reflection) are
+exactly degenerate, which drives it further down (0.066 for the chaotic chain of the tests at ``L = 12`` with
+only :math:`S^z` resolved). :func:`level_statistics` warns when the blocks it is given do not resolve every symmetry
 the chain has; :func:`sector_level_statistics` builds every fully resolved sector itself. Translation,
 reflection (at :math:`k = 0, L/2`), spin flip (at :math:`S^z = 0`) and :math:`S^z` are resolved.
 
@@ -285,9 +287,10 @@ def _missing_symmetries(chain, label: Mapping) -> list:
 def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, real_form: bool = True):
     r"""Yield the eigen-data of every fully resolved sector, one sector at a time.
 
-    The Hamiltonian is built once inside the :math:`S^z` sector by quimb and reduced with the isometry
-    :math:`P_\chi` of ``sector_basis(L, **label, space="sz")``: :math:`H_\chi = P_\chi^\dagger H P_\chi`,
-    diagonalized in real arithmetic when the block is real (``k = 0``, ``k = L/2`` or no ``k``).
+    Each block :math:`H_\chi = P_\chi^\dagger H P_\chi` (:math:`P_\chi` the isometry of
+    ``sector_basis(L, **label, space="sz")``) is built directly from the representatives and the chain's
+    term list (no Hamiltonian of the whole :math:`S^z` sector is formed), and diagonalized in real
+    arithmetic when the block is real (``k = 0``, ``k = L/2`` or no ``k``).
 
     The complex momentum blocks (:math:`k \ne 0, L/2`) of a chain with a real Hamiltonian and reflection
     symmetry are made real too: the antiunitary :math:`A = R K` (reflection times complex conjugation)
@@ -324,16 +327,15 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, rea
     sz = _resolve_sz(chain, sz)
     labels = fully_resolved_sectors(chain, sz) if sectors is None else [chain.check_sector(s) for s in sectors]
     if sz is not None:
-        H = chain.hamiltonian(sector={"sz": sz})
         rows = sector_basis(chain.L, sz=sz).tocoo().row.astype(np.int64)
         rows.sort()
         space = "sz"
     else:
-        H = chain.hamiltonian()
         rows, space = None, "full"
     # H real in the computational basis and reflection-symmetric: A = R K is an antiunitary symmetry that
     # keeps every momentum sector; the complex k != 0, L/2 blocks then have a real form.
-    use_rk = real_form and "parity" in chain.symmetries and "k" in chain.symmetries and not np.iscomplexobj(H.data)
+    real_terms = all(np.isreal(coef) and all(lab != "y" for lab, _ in ops) for coef, *ops in chain.terms)
+    use_rk = real_form and "parity" in chain.symmetries and "k" in chain.symmetries and real_terms
     states = rows if rows is not None else np.arange(chain.dim, dtype=np.int64)
     for label in labels:
         lab = {k: v for k, v in label.items() if k != "sz"}
@@ -342,15 +344,17 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, rea
         else:
             P = sector_basis(chain.L, **lab, space="full")
         _checks.check_memory(f"the sector {label} Hamiltonian", (P.shape[1],) * 2, P.dtype)
+        Hs = _sector_hamiltonian(chain, label)  # = P^dag H P, from the representatives
         if use_rk and np.iscomplexobj(P.data) and "k" in label:
-            P = P @ _rk_real_basis(P, states, chain.L)
-            Hs = (P.conj().T @ H @ P).toarray()
+            F = _rk_real_basis(P, states, chain.L)
+            P = P @ F
+            Hs = (F.conj().T @ Hs @ F).toarray()
             err = float(np.max(np.abs(Hs.imag))) if Hs.size else 0.0
             if err > 1e-10 * max(1.0, float(np.max(np.abs(Hs.real)))):  # pragma: no cover - guards the construction
                 raise RuntimeError(f"real form of sector {label} failed (imaginary part {err:.2e})")
             Hs = Hs.real
         else:
-            Hs = (P.conj().T @ H @ P).toarray()
+            Hs = Hs.toarray()
         if np.iscomplexobj(Hs) and not np.any(Hs.imag):
             Hs = Hs.real
         if vectors:
@@ -358,6 +362,72 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, rea
         else:
             E, U = sla.eigh(Hs, eigvals_only=True, driver="evd", check_finite=False), None
         yield dict(label), E, U, P, rows
+
+
+def _apply_terms(terms, states: np.ndarray, L: int):
+    """Images of basis states under each quimb Pauli term: (image states, amplitudes, source index).
+
+    Labels ``x, y, z, +, -`` (Pauli matrices, sigma^+ = |up><down|); site j is bit L-1-j, bit 0 = up.
+    """
+    imgs, amps, src = [], [], []
+    idx = np.arange(states.size)
+    for coef, *ops in terms:
+        x = states.copy()
+        a = np.full(states.size, complex(coef))
+        for label, site in reversed(ops):  # the rightmost factor acts first
+            bit = (x >> (L - 1 - site)) & 1
+            m = np.int64(1) << (L - 1 - site)
+            if label == "z":
+                a = a * (1 - 2 * bit)
+            elif label == "x":
+                x = x ^ m
+            elif label == "y":
+                a = a * np.where(bit == 0, 1j, -1j)
+                x = x ^ m
+            elif label == "+":
+                a = a * bit
+                x = x & ~m
+            elif label == "-":
+                a = a * (1 - bit)
+                x = x | m
+            else:  # pragma: no cover - the models only use these labels
+                raise ValueError(f"unknown operator label {label!r} in a chain term")
+        nz = a != 0
+        imgs.append(x[nz])
+        amps.append(a[nz])
+        src.append(idx[nz])
+    return np.concatenate(imgs), np.concatenate(amps), np.concatenate(src)
+
+
+def _sector_hamiltonian(chain, label) -> sp.csr_array:
+    r"""Sector block :math:`H_\chi = P_\chi^\dagger H P_\chi` built from the representatives only.
+
+    For the symmetric states :math:`|\chi, r\rangle` of :func:`davies_mb.sectors.sector_basis`,
+    :math:`\langle\chi, r'|H|\chi, r\rangle = \sum_{s} \langle s|H|r\rangle\, \chi(g_s)^*
+    \sqrt{|\mathrm{Stab}(r')| / |\mathrm{Stab}(r)|}`, the sum over the images :math:`s` of :math:`r` under the
+    terms of :math:`H`, :math:`g_s s = r'` the representative of :math:`s`. Memory :math:`O(D \times n_\text{terms})`
+    instead of the :math:`S^z`-sector Hamiltonian.
+    """
+    from .sectors import _normalize, _orbit_data, _is_real
+
+    L = chain.L
+    norm = _normalize(L, **label)
+    _, rep, _, stab, good, _ = _orbit_data(L, norm)
+    reps = np.unique(rep[good])
+    rstab = _orbit_data(L, norm, states=reps)[3]
+    img, amp, src = _apply_terms(chain.terms, reps, L)
+    _, irep, iq, istab, igood, _ = _orbit_data(L, norm, states=img)
+    col = np.searchsorted(reps, irep)
+    col = np.minimum(col, reps.size - 1)
+    keep = igood & (reps[col] == irep)
+    phase = np.exp(-1j * np.pi * iq[keep] / L)
+    val = amp[keep] * phase * np.sqrt(istab[keep] / rstab[src[keep]])
+    D = reps.size
+    Hs = sp.csr_array((val, (col[keep], src[keep])), shape=(D, D))
+    Hs.sum_duplicates()
+    if _is_real(L, norm["k"]) and not np.any(np.abs(Hs.data.imag) > 1e-14 * max(1.0, np.abs(Hs.data).max())):
+        Hs = sp.csr_array(Hs.real)
+    return Hs
 
 
 def _rk_real_basis(P, states, L) -> sp.csr_array:
@@ -535,7 +605,8 @@ def level_statistics(source, *, chain=None, discard: float = 0.1) -> LevelStatis
             warnings.warn(
                 f"the spectrum mixes sectors of the chain's symmetries {missing} (blocks {labels[:3]}"
                 f"{' ...' if len(labels) > 3 else ''}): levels of independent sectors are uncorrelated, "
-                "which fakes Poisson statistics. Use dm.eth.sector_level_statistics(chain, sz=...) or "
+                "which fakes Poisson statistics, and symmetry-related sectors (k and L-k) are exactly degenerate, "
+                "which drives r to 0. Use dm.eth.sector_level_statistics(chain, sz=...) or "
                 "diagonalize each fully resolved sector", stacklevel=2)
     return _pool(groups, labels, discard)
 

@@ -263,14 +263,15 @@ def _base_states(L: int, n_down: int | None) -> np.ndarray:
     return _fixed_weight_states(L, n_down)
 
 
-def _orbit_data(L: int, norm: dict):
+def _orbit_data(L: int, norm: dict, states: np.ndarray | None = None):
     """Stream over the group; for every base state s return (s, rep, q, stab, good).
 
     rep: smallest image g s; q: chi(h) = exp(i pi q / L) for the h with h s = rep;
     stab: |Stab(s)|; good: chi is trivial on Stab(s) (else Pi_chi |s> = 0).
+    ``states`` (int64 array) replaces the base states of the sector (any states, e.g. images under H).
     """
     n_down, k, parity, flip = norm["n_down"], norm["k"], norm["parity"], norm["flip"]
-    s = _base_states(L, n_down)
+    s = _base_states(L, n_down) if states is None else np.asarray(states, dtype=np.int64)
     n_t = L if k is not None else 1
     kk = 0 if k is None else k
     a_range = (0, 1) if parity is not None else (0,)
