@@ -121,6 +121,21 @@ def _tail_window(t, d, window):
     return (np.arange(t.size) >= start) & (a <= window[0] * dmax) & (a >= window[1] * dmax)
 
 
+def _refine_level(resample, t, k, level):
+    """The time between t[k-1] and t[k] where |resample| crosses ``level`` (the grid point if not bracketed)."""
+    if k <= 0 or k >= t.size:
+        return float(t[min(max(k, 0), t.size - 1)])
+
+    def f(x):
+        return np.log(max(abs(float(np.real(np.asarray(resample(np.array([x])), dtype=complex)[0]))), 1e-300)) - np.log(level)
+
+    a, b = t[k - 1], t[k]
+    fa, fb = f(a), f(b)
+    if fa * fb > 0:
+        return float(t[k])
+    return float(so.brentq(f, a, b, xtol=1e-10 * max(b, 1.0)))
+
+
 def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9), resample=None) -> tuple[float, float]:
     r"""Decay time of the slow tail of ``deviation(t)`` (:math:`\approx a e^{-t/\tau}`) and its standard error.
 
@@ -137,8 +152,11 @@ def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9), resample=None
     if sel.sum() < 4:
         return float("nan"), float("nan")
     if resample is not None:
-        ts = t[sel]
-        t = np.linspace(ts[0], ts[-1], 100)
+        dmax = float(np.max(np.abs(d)))
+        idx = np.flatnonzero(sel)
+        ta = _refine_level(resample, t, idx[0], window[0] * dmax)
+        tb = _refine_level(resample, t, idx[-1] + 1, window[1] * dmax)
+        t = np.linspace(ta, tb, 100)
         d = np.real(np.asarray(resample(t), dtype=complex))
         sel = np.abs(d) > 0
     r = st.linregress(t[sel], np.log(np.abs(d[sel])))
@@ -481,7 +499,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                    "relaxation time; the final state is a long-time average.")
         _checks.warn(message)
     else:
-        message = (f"unique stationary state: the chain thermalizes (final distance to Gibbs "
+        where = f" of the sector {spec.sector}" if spec.n < spec.dim else ""
+        message = (f"unique stationary state: the chain thermalizes (final distance to the Gibbs state{where} "
                    f"{np.nanmax(dist_g):.2e}).")
     for name in names:
         if np.all(np.isnan(t_fit[name])) and np.max(np.abs(traj[name] - finals[name][:, None])) < 1e-12:
