@@ -372,7 +372,8 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
 
     Solves :math:`E_0 + \sum_k\varepsilon_k n_F(\varepsilon_k) = E` for :math:`\beta` (TFIM, or XX with
     ``number=None``, :math:`\mu = 0`), or :math:`E` and :math:`\sum_k n_k = N` for :math:`(\beta, \mu)`
-    (XX with ``number``), :math:`n_F = 1/(e^{\beta(\varepsilon - \mu)} + 1)`. This is the Gibbs state
+    (XX with ``number``; nested bisections, negative :math:`\beta` allowed),
+    :math:`n_F = 1/(e^{\beta(\varepsilon - \mu)} + 1)`. This is the Gibbs state
     :math:`e^{-\beta(H - \mu N)}/Z` without parity projection (exact in the thermodynamic limit).
 
     Returns
@@ -404,16 +405,44 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
     if not 0 < N < modes.L:
         raise ValueError(f"number={N!r} must lie strictly between 0 and L={modes.L}")
 
-    def g(p):
-        n = thermal_occupations(modes, p[0], p[1])
-        return [modes.constant + eps @ n - E, n.sum() - N]
+    def mu_of(b):
+        # at fixed beta the particle number decreases monotonically with -mu: bracket and bisect
+        if b == 0:
+            return 0.0  # N = L/2 only; handled by the caller's bracket
+        def h(m):
+            return thermal_occupations(modes, b, m).sum() - N
+        # N(mu) increases with mu for beta > 0 and decreases for beta < 0: widen until the sign changes
+        lo, hi = float(eps.min()) - 1.0, float(eps.max()) + 1.0
+        while np.sign(h(lo)) == np.sign(h(hi)):
+            lo, hi = lo - 2 * (1 + abs(lo)), hi + 2 * (1 + abs(hi))
+            if hi > 1e12:
+                raise ValueError(f"number={N!r} is not reached at beta={b!r}")
+        return opt.brentq(h, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
 
-    sol = opt.root(g, [0.1, float(np.median(eps))], method="hybr", tol=1e-14)
-    n = thermal_occupations(modes, sol.x[0], sol.x[1])
-    r = np.abs(g(sol.x))
-    if not sol.success or r.max() > 1e-8 * max(1.0, abs(E)):
-        raise RuntimeError(f"free_fermion_gibbs: (beta, mu) did not converge: {sol.message} (residual {r})")
-    return dict(beta=float(sol.x[0]), mu=float(sol.x[1]), occupations=n, residual=float(r.max()))
+    def e_of(b):
+        n = thermal_occupations(modes, b, mu_of(b))
+        return modes.constant + eps @ n - E
+
+    # E(beta) at fixed N decreases with beta; beta = 0 needs mu -> +-inf unless N = L/2, so bracket
+    # on both sides of a tiny |beta| and expand
+    b_lo, b_hi = -1e-3, 1e-3
+    while e_of(b_lo) < 0:
+        b_lo *= 2
+        if b_lo < -1e4:
+            raise ValueError(f"energy={E!r} with number={N!r} is above every thermal energy")
+    while e_of(b_hi) > 0:
+        b_hi *= 2
+        if b_hi > 1e4:
+            raise ValueError(f"energy={E!r} with number={N!r} is below every thermal energy")
+    if np.sign(e_of(b_lo)) == np.sign(e_of(b_hi)):
+        raise ValueError(f"no Gibbs state with energy {E!r} and number {N!r} (brackets {b_lo}, {b_hi})")
+    beta = opt.brentq(e_of, b_lo, b_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+    mu = mu_of(beta)
+    n = thermal_occupations(modes, beta, mu)
+    r = np.array([abs(modes.constant + eps @ n - E), abs(n.sum() - N)])
+    if r.max() > 1e-8 * max(1.0, abs(E)):
+        raise RuntimeError(f"free_fermion_gibbs: (beta, mu) did not converge (residual {r})")
+    return dict(beta=float(beta), mu=float(mu), occupations=n, residual=float(r.max()))
 
 
 def dephased_correlations(modes, correlations, tol: float = 1e-10) -> np.ndarray:

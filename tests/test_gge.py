@@ -234,3 +234,22 @@ def test_unattainable_target_raises_with_partial_solution():
     assert not part.converged
     assert part.rho.shape == (16, 16) and part.multipliers[0] > 5
     assert_allclose(np.trace(part.rho), 1, atol=1e-12)
+
+
+def test_free_fermion_gibbs_matches_ed_gibbs():
+    """(beta, mu) from the modes reproduce energy and number of exp(-beta (H - mu N))/Z built by ED."""
+    L = 6
+    chain = dm.xx(L, hz=0.2)
+    H = chain.hamiltonian(sparse=False)
+    N = chain.total("z").toarray() + L / 2 * np.eye(2**L)
+    modes = ig.xx_modes(L, "open", hz=0.2)
+    for theta in (np.pi / 3, 2.0):  # negative and positive temperature
+        C0 = ig.tilted_state_correlations(L, theta)
+        e0 = modes.constant + modes.energies @ ig.mode_occupations(modes, C0)
+        n0 = np.trace(C0).real
+        r = dm.free_fermion_gibbs(modes, e0, n0)
+        G = sla.expm(-r["beta"] * (H - r["mu"] * N))
+        G /= np.trace(G)
+        assert_allclose([np.trace(G @ H), np.trace(G @ N)], [e0, n0], atol=1e-9)
+        assert_allclose(ig.correlation_matrix("xx", G, L), ig.gaussian_correlations(modes, r["occupations"]),
+                        atol=1e-10)
