@@ -42,9 +42,9 @@ from .ergodicity import (
     teq_scan,
     two_step_relaxation,
 )
-from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
 from . import integrable
 from .gge import GGEConvergenceError, GGEResult, free_fermion_gge, free_fermion_gibbs, gge  # dm.gge: the function
+from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
 from .operators import pauli, site_operator, spin_operator
 from .redfield import RedfieldGenerator
 from .sectors import sector_basis, sector_dimension, sector_labels
@@ -79,14 +79,14 @@ __all__ = [
     "secular_crossover",
     "teq_scan",
     "two_step_relaxation",
-    "DrudeLorentzBath",
-    "OhmicBath",
     "integrable",
     "GGEConvergenceError",
     "GGEResult",
     "free_fermion_gge",
     "free_fermion_gibbs",
     "gge",
+    "DrudeLorentzBath",
+    "OhmicBath",
     "RedfieldGenerator",
     "SpinChain",
     "Spectrum",
