@@ -209,6 +209,30 @@ def test_q3_conserved_and_independent(delta, L):
     assert spread > 0.1
 
 
+@pytest.mark.parametrize("delta", [0.5, -0.3, 1.0, 2.0])
+def test_q4_conserved_commuting_and_new(delta):
+    """Q4 (numerical null-space search on an 8-site ring) checked on other ring sizes, with a field."""
+    for L in (7, 10):
+        chain = dm.xxz(L, delta, hz=0.3, bc="periodic")
+        H = chain.hamiltonian()
+        Q3, Q4 = ig.xxz_charge(L, 3, delta), ig.xxz_charge(L, 4, delta)
+        for A in (H, Q3, chain.total("z")):
+            assert abs(Q4 @ A - A @ Q4).max() < 1e-12
+        assert abs(Q4 - Q4.conj().T).max() == 0
+        # a new charge: Hilbert-Schmidt orthogonal to 1, S^z, H (no field) and Q3, and not zero
+        H0 = dm.xxz(L, delta, bc="periodic").hamiltonian()
+        nQ = np.sqrt((abs(Q4).power(2)).sum())
+        for A in (sp.identity(2**L, format="csr"), chain.total("z"), H0, Q3):
+            overlap = abs((A.conj().multiply(Q4)).sum()) / (np.sqrt((abs(A).power(2)).sum()) * nQ)
+            assert overlap < 1e-8
+        assert nQ > 1
+
+
+def test_q4_refused_at_the_free_fermion_point():
+    with pytest.raises(ValueError, match="delta = 0"):
+        ig.xxz_charge(8, 4, 0.0)
+
+
 def test_q3_not_conserved_beyond_integrability():
     """With next-nearest exchange (chaotic) the same Q3 stops commuting: the commutation test can fail."""
     L = 8
@@ -232,6 +256,8 @@ def test_bad_input():
         ig.xxz_charge(6, 3, 0.5, bc="open")
     with pytest.raises(ValueError, match="n must be"):
         ig.xxz_charge(6, 5, 0.5)
+    with pytest.raises(ValueError, match="too short"):
+        ig.xxz_charge(4, 4, 0.5)
     with pytest.raises(ValueError, match="dimension 8"):
         ig.correlation_matrix("xx", np.ones(7), 3)
     m = ig.xx_modes(4)
