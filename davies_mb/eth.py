@@ -982,9 +982,9 @@ def symmetrize(chain, op, symmetries=None) -> sp.csr_array:
     out = sp.csr_array(out / len(perms))
     if "sz" in syms:
         coo = out.tocoo()
-        pop = np.array([bin(i).count("1") for i in range(chain.dim)]) if chain.dim <= 1 << 12 else \
-            np.bitwise_count(b.astype(np.uint64)) if hasattr(np, "bitwise_count") else \
-            np.array([bin(i).count("1") for i in range(chain.dim)])
+        pop = np.zeros(chain.dim, dtype=np.int64)  # number of down spins of every basis state
+        for j in range(L):
+            pop += (b >> j) & 1
         keep = pop[coo.row] == pop[coo.col]
         out = sp.csr_array((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=out.shape)
     out.eliminate_zeros()

@@ -211,7 +211,7 @@ def plot(data, path):
                                  ("wall_bond", "wall-bond S^z S^z", r["finals"][1], "C1")):
             v = np.asarray(r[key])
             a.plot(tt, (v - f) / (v[0] - f), ls, color=col, label=f"{lab}, L = {r['L']}")
-    a.set(title="domain wall, open chaotic chain: conserved density vs local", xlabel="t",
+    a.set(title="domain wall (open chaotic chain)", xlabel="t",
           ylabel="(O(t) - O_DE) / (O(0) - O_DE)")
     a.legend(fontsize=7)
     fig.tight_layout()
