@@ -50,7 +50,8 @@ class GGEResult:
     rho : ndarray, shape (d, d)
         :math:`e^{-\sum_k\mu_kQ_k}/Z` in the computational basis of the charges.
     multipliers : ndarray
-        :math:`\mu_k`, one per charge (``inf``/``-inf`` never appear: a diverging one raises).
+        :math:`\mu_k`, one per charge. :func:`gge` never returns infinite ones (a diverging multiplier
+        raises); the closed form :func:`free_fermion_gge` gives :math:`\pm\infty` for :math:`n_k \in \{0, 1\}`.
     targets : ndarray
         :math:`\langle Q_k\rangle_0` of the initial state.
     values : ndarray

@@ -254,3 +254,16 @@ def test_free_fermion_gibbs_matches_ed_gibbs():
         assert_allclose([np.trace(G @ H), np.trace(G @ N)], [e0, n0], atol=1e-9)
         assert_allclose(ig.correlation_matrix("xx", G, L), ig.gaussian_correlations(modes, r["occupations"]),
                         atol=1e-10)
+
+
+def test_cli_gge(capsys):
+    import json
+
+    from davies_mb.cli import main
+
+    assert main(["gge", "--model", "tfim", "--g0", "0.5", "--g1", "2.0", "--L", "200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert abs(out["gge"]["m_x"] - 0.467108) < 1e-4 and abs(out["gibbs"]["m_x"] - 0.593421) < 1e-4
+    assert main(["gge", "--model", "xx", "--L", "60", "--ed-L", "6", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["beta"] < 0 and "diagonal_ensemble_ed" in out  # the tilted state is a negative-temperature one
