@@ -371,24 +371,26 @@ def cmd_gge(a) -> int:
             out["diagonal_ensemble_ed"] = {"L": a.ed_L, "m_x": float(np.sum(ch1.pauli("x", 0).T.multiply(rde)))}
     else:
         m = ig.xx_modes(L, "open", hz=a.hz)
-        C0 = ig.tilted_state_correlations(L, a.theta)
+        th_odd = a.theta if a.theta_odd is None else a.theta_odd
+        C0 = ig.tilted_state_correlations(L, [a.theta if s % 2 == 0 else th_odd for s in range(L)])
         n = ig.mode_occupations(m, C0)
         energy, number = m.constant + m.energies @ n, float(np.trace(C0))
         gib = dm.free_fermion_gibbs(m, energy, number)
         i = L // 2 - 1
 
         def obs(C):
-            return {"SxSx+SySy": float(np.real(C[i, i + 1])), "c+c(i+2)+hc": float(2 * np.real(C[i, i + 2])),
+            return {"SxSx+SySy": float(np.real(C[i, i + 1])), "nnn_hop": float(2 * np.real(C[i, i + 2])),
                     "SzSz": float(np.real((C[i, i] - 0.5) * (C[i + 1, i + 1] - 0.5) - abs(C[i, i + 1]) ** 2))}
 
-        out = {"model": "xx", "bc": "open", "L": L, "theta": a.theta, "hz": a.hz, "energy_density": energy / L,
+        out = {"model": "xx", "bc": "open", "L": L, "theta": a.theta, "theta_odd": th_odd, "hz": a.hz, "energy_density": energy / L,
                "beta": gib["beta"], "mu": gib["mu"], "central_bond": i, "gge": obs(ig.gaussian_correlations(m, n)),
                "gibbs": obs(ig.gaussian_correlations(m, gib["occupations"]))}
         if a.ed_L:
             ch = dm.xx(a.ed_L, hz=a.hz)
             psi = np.ones(1)
-            for _ in range(a.ed_L):
-                psi = np.kron(psi, [np.cos(a.theta / 2), np.sin(a.theta / 2)])
+            for s in range(a.ed_L):
+                t = a.theta if s % 2 == 0 else th_odd
+                psi = np.kron(psi, [np.cos(t / 2), np.sin(t / 2)])
             rde = dm.diagonal_ensemble(dm.diagonalize(ch), psi)
             k = a.ed_L // 2 - 1
             zz = ch.op("z", k) @ ch.op("z", k + 1)
@@ -450,7 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--L", type=int, default=200, help="chain length for the free-fermion GGE (default 200)")
     q.add_argument("--g0", type=float, default=0.5, help="TFIM initial field (default 0.5)")
     q.add_argument("--g1", type=float, default=2.0, help="TFIM final field (default 2.0)")
-    q.add_argument("--theta", type=float, default=float(np.pi / 3), help="XX tilt angle of the product state")
+    q.add_argument("--theta", type=float, default=float(np.pi / 2),
+                   help="XX tilt angle of the product state on even sites (default pi/2)")
+    q.add_argument("--theta-odd", type=float, default=float(np.pi / 3),
+                   help="XX tilt angle on odd sites (default pi/3; equal angles give a translation-invariant state)")
     q.add_argument("--hz", type=float, default=0.0, help="XX field (default 0)")
     q.add_argument("--ed-L", type=int, default=0, help="also the diagonal ensemble by ED at this (small) L")
     q.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

@@ -629,24 +629,43 @@ def evolve_correlations(modes: FreeFermionModes, correlations, times) -> np.ndar
     return out
 
 
-def tilted_state_correlations(L, theta: float) -> np.ndarray:
-    r"""XX correlation matrix of the product state :math:`\bigotimes_j(\cos\frac\theta2|\uparrow\rangle + \sin\frac\theta2|\downarrow\rangle)`.
+def tilted_state_correlations(L, theta) -> np.ndarray:
+    r"""XX correlation matrix of the product state :math:`\bigotimes_j(\cos\frac{\theta_j}2|\uparrow\rangle + \sin\frac{\theta_j}2|\downarrow\rangle)`.
 
-    With the Jordan-Wigner string,
+    With the Jordan-Wigner string, for :math:`i < j`,
     :math:`C_{ij} = \langle\sigma^+_i\rangle\langle\sigma^-_j\rangle\prod_{i<l<j}\langle-\sigma^z_l\rangle
-    = \frac{\sin^2\theta}{4}(-\cos\theta)^{|i-j|-1}` for :math:`i \ne j` and
-    :math:`C_{ii} = \cos^2\frac\theta2`. Any L (the state is not Gaussian, but only C enters quadratic
-    observables and the GGE of the :math:`n_k`).
+    = \frac{\sin\theta_i\sin\theta_j}{4}\prod_{i<l<j}(-\cos\theta_l)`, :math:`C_{ji} = C_{ij}` and
+    :math:`C_{ii} = \cos^2\frac{\theta_i}2` (uniform :math:`\theta`:
+    :math:`\frac{\sin^2\theta}{4}(-\cos\theta)^{|i-j|-1}`). Any L. The state is not Gaussian, but only C
+    enters quadratic observables and the GGE of the :math:`n_k`.
+
+    Parameters
+    ----------
+    L : int
+    theta : float or array_like of length L
+        One angle for every site, or one per site (e.g. alternating, for a state that is not translation
+        invariant and whose quadratic observables therefore evolve).
     """
     L = int(L)
     if L < 2:
         raise ValueError(f"L must be >= 2, got {L}")
-    th = _check_real("theta", theta)
-    r = np.abs(np.subtract.outer(np.arange(L), np.arange(L)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        C = (np.sin(th) ** 2 / 4) * np.power(-np.cos(th), np.maximum(r - 1, 0))
+    th = np.asarray(theta, dtype=float)
+    if th.ndim == 0:
+        th = np.full(L, _check_real("theta", float(th)))
+    if th.shape != (L,) or not np.all(np.isfinite(th)):
+        raise ValueError(f"theta must be a finite number or {L} finite angles, got shape {th.shape}")
+    s, mz = np.sin(th) / 2, -np.cos(th)
+    # prod_{i<l<j} mz_l through cumulative products, done pairwise to stay exact when some mz_l = 0
+    C = np.zeros((L, L))
+    for i in range(L):
+        run = 1.0
+        for j in range(i + 1, L):
+            C[i, j] = C[j, i] = s[i] * s[j] * run
+            run *= mz[j]
+            if run == 0.0:
+                break
     np.fill_diagonal(C, np.cos(th / 2) ** 2)
-    return C.astype(float)
+    return C
 
 
 # -- XXZ local charges -----------------------------------------------------------------------------

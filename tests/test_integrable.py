@@ -265,12 +265,15 @@ def test_bad_input():
         ig.gaussian_correlations(m, [0, 0.5, 1.2, 0])
 
 
-def test_tilted_state_correlations_formula():
-    L, th = 7, 1.1
+@pytest.mark.parametrize("per_site", [False, True])
+def test_tilted_state_correlations_formula(per_site, rng):
+    L = 7
+    th = rng.uniform(0, np.pi, L) if per_site else np.full(L, 1.1)
     psi = np.ones(1)
-    for _ in range(L):
-        psi = np.kron(psi, [np.cos(th / 2), np.sin(th / 2)])
-    assert_allclose(ig.tilted_state_correlations(L, th), ig.correlation_matrix("xx", psi, L), atol=1e-14)
+    for s in range(L):
+        psi = np.kron(psi, [np.cos(th[s] / 2), np.sin(th[s] / 2)])
+    arg = th if per_site else 1.1
+    assert_allclose(ig.tilted_state_correlations(L, arg), ig.correlation_matrix("xx", psi, L), atol=1e-14)
 
 
 @pytest.mark.parametrize("model", ["xx", "tfim"])
