@@ -20,6 +20,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
+from . import _checks
 from .davies import DaviesGenerator
 
 __all__ = [
@@ -80,7 +81,8 @@ def _perm_matrix(perm: np.ndarray) -> sp.csr_array:
 def known_charges(L: int, periodic: bool = False) -> dict:
     """Named operators that conserved quantities are compared with (sparse, computational basis).
 
-    ``identity``, ``total S^z``, ``S^z sector m`` projectors, ``spin flip prod sigma^x``,
+    ``identity``, ``total S^z``, ``total S^x``, ``total S^y``, ``total S^2``, ``S^z sector m`` projectors,
+    ``spin flip prod sigma^x``,
     ``prod sigma^z (fermion parity)``, ``prod sigma^y``, ``reflection j -> L-1-j`` and, for periodic
     chains, ``translation T + T^dag`` and ``i(T - T^dag)``.
     """
@@ -91,6 +93,17 @@ def known_charges(L: int, periodic: bool = False) -> dict:
     sz = (L - 2 * n_down) / 2
     out = {"identity": sp.identity(d, format="csr")}
     out["total S^z"] = sp.diags_array(sz).tocsr()
+    # total S^x, S^y and S^2: conserved by isotropic (SU(2)) chains and collective couplings
+    sx = sp.csr_array((d, d), dtype=float)
+    sy = sp.csr_array((d, d), dtype=complex)
+    for j in range(L):
+        flipped = idx ^ (1 << (L - 1 - j))
+        sx = sx + 0.5 * _perm_matrix(flipped)
+        # S^y_j = (sigma^y_j)/2: <flipped|S^y|idx> = i/2 if site j was up (bit 0), -i/2 if down
+        sy = sy + sp.csr_array((0.5j * (1 - 2 * bits[:, j]), (flipped, idx)), shape=(d, d))
+    out["total S^x"] = sp.csr_array(sx)
+    out["total S^y"] = sp.csr_array(sy)
+    out["total S^2"] = sp.csr_array((sx @ sx + sy @ sy + out["total S^z"] @ out["total S^z"]).real)
     for m in np.unique(sz)[::-1]:
         label = f"{m:g}"
         out[f"S^z sector {label}"] = sp.diags_array((sz == m).astype(float)).tocsr()
@@ -163,11 +176,14 @@ def _hs(X, Y) -> complex:
 
 
 def recognize(gen: DaviesGenerator, L: int | None = None, periodic: bool = False, *, quantities=None,
-              tol: float = 1e-6) -> ConservationReport:
-    """Name the conserved quantities of ``gen`` in terms of :func:`known_charges`.
+              charges: dict | None = None, tol: float = 1e-6) -> ConservationReport:
+    """Name the conserved quantities of ``gen`` in terms of :func:`known_charges` and ``charges``.
 
     A known operator X counts as conserved when its distance to the span of the conserved quantities is
-    below ``tol * ||X||`` (Hilbert-Schmidt norms).
+    below ``tol * ||X||`` (Hilbert-Schmidt norms). Powers of a recognized total spin component (all the
+    functions of :math:`S^a`, e.g. its sector projectors) and products of two recognized symmetries are
+    tried too. ``charges`` adds named operators, e.g. the integrable XXZ charge
+    ``{"Q3": davies_mb.integrable.xxz_charge(L, 3, delta)}``.
     """
     spec = gen.spectrum
     if L is None:
@@ -177,6 +193,8 @@ def recognize(gen: DaviesGenerator, L: int | None = None, periodic: bool = False
     Qs = quantities if quantities is not None else conserved_quantities(gen)
     k = len(Qs)
     cands = known_charges(L, periodic)
+    for name, X in (charges or {}).items():
+        cands[name] = sp.csr_array(X) if sp.issparse(X) else _checks.as_operator(f"charges[{name!r}]", X, spec.dim)
     recognized, rec_ops = [], []
 
     def test(name, X):
@@ -191,7 +209,31 @@ def recognize(gen: DaviesGenerator, L: int | None = None, periodic: bool = False
             return True
         return False
 
-    found = {name: X for name, X in cands.items() if test(name, X)}
+    def rank():
+        return np.linalg.matrix_rank(np.array(rec_ops), tol=1e-8) if rec_ops else 0
+
+    found = {}
+    for name, X in cands.items():
+        before = rank()
+        if test(name, X):
+            if rank() == before and name.startswith("total"):
+                recognized.pop()  # e.g. total S^2 = L(L+2)/4 for one spin: nothing new
+                rec_ops.pop()
+                continue
+            found[name] = X
+    # every function of a conserved total spin component is conserved: its powers span them
+    for name in [n for n in found if n.startswith("total S^") and n != "total S^2"]:
+        X = found[name]
+        P = X
+        for power in range(2, L + 1):
+            P = sp.csr_array(P @ X)
+            before = rank()
+            if not test(f"({name})^{power}", P):
+                break
+            if rank() == before:
+                recognized.pop()
+                rec_ops.pop()
+                break
     # products of two recognized symmetries (e.g. a reflection inside one S^z sector) are conserved too
     names = [n for n in found if n != "identity" and not n.startswith("total")]
     for i, a in enumerate(names):
@@ -202,8 +244,8 @@ def recognize(gen: DaviesGenerator, L: int | None = None, periodic: bool = False
             herm = sp.csr_array(0.5 * (P + P.conj().T))
             if not herm.count_nonzero():
                 continue
-            rank_before = np.linalg.matrix_rank(np.array(rec_ops), tol=1e-8)
-            if test(f"{a} * {b}", herm) and np.linalg.matrix_rank(np.array(rec_ops), tol=1e-8) == rank_before:
+            rank_before = rank()
+            if test(f"{a} * {b}", herm) and rank() == rank_before:
                 recognized.pop()  # a product that adds nothing new is not worth naming
                 rec_ops.pop()
     # dimension of the recognized span, in coordinates of the conserved basis

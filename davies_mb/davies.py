@@ -1036,12 +1036,14 @@ class DaviesGenerator:
             out.append(self._hermitize(Q if basis == "eigen" else self.spectrum.from_eigenbasis(Q)))
         return out
 
-    def stationary_state(self, rho0) -> np.ndarray:
+    def stationary_state(self, rho0, *, basis: str = "computational") -> np.ndarray:
         r""":math:`\lim_{t\to\infty} e^{t\mathcal{L}}\rho_0`: the projection of :math:`\rho_0` onto the kernel.
 
         When undamped coherences exist (:meth:`persistent_oscillations` > 0) the limit does not exist
-        and this is the long-time average of :math:`\rho(t)`; a warning says so.
+        and this is the long-time average of :math:`\rho(t)`; a warning says so. ``basis="eigen"`` returns
+        it in the eigenbasis of H (``(n, n)``: no ``d x d`` matrix when the spectrum is one sector).
         """
+        _checks.check_choice("basis", basis, ("computational", "eigen"))
         X0 = self._to_eig_state(rho0)
         if self.gap() == 0.0:
             _checks.warn(
@@ -1051,6 +1053,8 @@ class DaviesGenerator:
         Rk, Lk = self._kernel()
         coeff = Lk.conj().T @ self._eig_to_w0(X0)
         Xinf = self._w0_to_eig(Rk @ coeff)
+        if basis == "eigen":
+            return self._hermitize(Xinf)
         return self._hermitize(self.spectrum.from_eigenbasis(Xinf))
 
     # -- dynamics ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
 
 from . import _checks
 from .spectrum import Spectrum
@@ -66,8 +67,18 @@ def _state_eig(spectrum: Spectrum, state) -> np.ndarray:
     """A state (vector or density matrix, computational basis) in the eigenbasis, as a density matrix."""
     if not isinstance(spectrum, Spectrum):
         raise TypeError(f"spectrum must be a Spectrum (from diagonalize), got {type(spectrum).__name__}")
-    arr = state.toarray() if hasattr(state, "toarray") else np.asarray(state)
     d = spectrum.dim
+    if sp.issparse(state):  # e.g. a product state: never densify a d x d matrix
+        rho = _checks.as_operator("state", state, d, hermitian=True)
+        tr = complex(rho.trace())
+        if abs(tr - 1.0) > 1e-8:
+            raise ValueError(f"the density matrix must have unit trace, got {tr.real:.12g}; divide by its trace")
+        X = spectrum.to_eigenbasis(rho, check_sector=False)
+        if spectrum.n < d and abs(np.trace(X) - tr) > 1e-8:
+            raise ValueError(f"the state has weight outside the sector {spectrum.sector} that the spectrum "
+                             "covers; diagonalize the full space or project the state first")
+        return X
+    arr = np.asarray(state)
     if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1 and d > 1):
         psi = arr.reshape(-1)
         if psi.size != d:

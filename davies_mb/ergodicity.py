@@ -37,11 +37,12 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.linalg as sla
 import scipy.optimize as so
+import scipy.sparse as sp
 import scipy.stats as st
 
 from . import _checks
 from .davies import DaviesGenerator, _as_list
-from .dynamics import diagonal_ensemble, log_times, trace_distance, unitary_expect
+from .dynamics import log_times, trace_distance, unitary_expect
 from .models import SpinChain
 from .spectrum import Spectrum, diagonalize
 
@@ -274,8 +275,9 @@ def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
     if isinstance(initial, str):
         if chain is None:
             raise ValueError("a named initial state needs a SpinChain; pass a state vector or density matrix")
-        psi = product_state(chain.L, initial)
-        return np.outer(psi, psi)
+        i = int(np.flatnonzero(product_state(chain.L, initial))[0])
+        d = spec.dim  # a basis state: one sparse entry, never a dense d x d matrix
+        return sp.csr_array(([1.0], ([i], [i])), shape=(d, d))
     arr = initial.toarray() if hasattr(initial, "toarray") else np.asarray(initial)
     if arr.ndim == 1:
         if arr.size != spec.dim:
@@ -292,13 +294,13 @@ def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
 
 def _default_observables(spec: Spectrum, chain, couplings) -> dict:
     """The chain's charges: energy, total S^z (XXZ family, when the bath does not conserve it)."""
-    H = spec.from_eigenbasis(np.diag(spec.energies))
+    H = chain.hamiltonian(sparse=True) if chain is not None else spec.from_eigenbasis(np.diag(spec.energies))
     obs = {"energy": H}
     if chain is not None and "sz" in chain.symmetries:
-        Sz = chain.total("z").toarray()
+        Sz = chain.total("z")
         # conserved by the bath too? then it does not relax and carries no time scale
-        ops = [_dense(_checks.as_operator("couplings", A, spec.dim)) for A in _as_list(couplings)]
-        conserved = all(np.allclose(A @ Sz, Sz @ A, atol=1e-12) for A in ops)
+        ops = [sp.csr_array(_checks.as_operator("couplings", A, spec.dim)) for A in _as_list(couplings)]
+        conserved = all(abs(A @ Sz - Sz @ A).max() <= 1e-12 if (A @ Sz - Sz @ A).nnz else True for A in ops)
         if not conserved:
             obs["Sz"] = Sz
     return obs
@@ -323,18 +325,19 @@ def _distance_at(gen, X0, T, t, rotating):
     return 0.5 * float(np.sum(np.abs(sla.eigvalsh(0.5 * (D + D.conj().T), check_finite=False))))
 
 
-def _distance_crossing(gen, rho0, target, epsilon, t_guess) -> float:
+def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational") -> float:
     r"""The time the trace distance to ``target`` falls to ``epsilon``.
 
     Under a CPTP semigroup the trace distance to a stationary state never increases, so the crossing is
-    unique: bracket it by stepping with the exponential model :math:`d pprox d_k e^{-(t - t_k)/t_{guess}}`
+    unique: bracket it by stepping with the exponential model :math:`d \approx d_k e^{-(t - t_k)/t_{guess}}`
     (a few evaluations), then ``brentq`` on :math:`\ln d - \ln\epsilon` in :math:`\ln t`.
     """
     davies = hasattr(gen, "_evolve_eig")
     if davies:
         spec = gen.spectrum
         X0 = gen._to_eig_state(rho0)
-        T = spec.to_eigenbasis(_checks.as_operator("target", target, spec.dim), check_sector=False)
+        T = (np.asarray(target) if target_basis == "eigen" else
+             spec.to_eigenbasis(_checks.as_operator("target", target, spec.dim), check_sector=False))
         if np.iscomplexobj(X0) and not np.any(X0.imag):
             X0 = X0.real
         if np.iscomplexobj(T) and not np.any(T.imag):
@@ -419,7 +422,9 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
     betas = {b.beta for b in _as_list(bath)}
     beta = betas.pop() if len(betas) == 1 else None  # several temperatures: no Gibbs state to compare with
-    gibbs = spec.gibbs(beta) if beta is not None else None
+    if method == "redfield":
+        rho0 = _dense(rho0)  # small systems only (d <= 128)
+    gibbs = spec.gibbs(beta) if (beta is not None and method == "redfield") else None
     if observables is None:
         observables = _default_observables(spec, chain, couplings)
     names = list(observables)
@@ -445,11 +450,14 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                 expansions.append(gen1.mode_expansion([op], rho0))
         gap1 = gen1.gap()
         kdim = gen1.kernel_dimension()
+        # everything in the eigenbasis of H: (n, n) matrices, never d x d when the spectrum is one sector
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undamped coherences are reported through the message below
-            rho_inf = gen1.stationary_state(rho0)
-        tau_eps = _distance_crossing(gen1, rho0, rho_inf, epsilon, 1.0 / gap1) if gap1 > 0 else np.inf
-        dg = trace_distance(rho_inf, gibbs) if gibbs is not None else np.nan
+            X_inf = gen1.stationary_state(rho0, basis="eigen")
+        tau_eps = (_distance_crossing(gen1, rho0, X_inf, epsilon, 1.0 / gap1, target_basis="eigen")
+                   if gap1 > 0 else np.inf)
+        dg = _trace_norm(X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None else np.nan
+        finals_e = {name: float(np.real(np.sum(spec.to_eigenbasis(op).T * X_inf))) for name, op in zip(names, ops)}
         for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
             g = gen1.with_strength(lam)
             gap = g.gap()
@@ -461,7 +469,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                                  n_times)
             for name, op, me in zip(names, ops, expansions):
                 vals = me.evaluate(times[i], lam)[0]
-                final = float(np.real(np.trace(_dense(op) @ rho_inf)))
+                final = finals_e[name]
                 traj[name][i], finals[name][i] = np.real(vals), final
                 t_fit[name][i], t_err[name][i] = fit_exponential_tail(
                     times[i], np.real(vals) - final,
@@ -534,6 +542,11 @@ def _dense(op):
     return op.toarray() if hasattr(op, "toarray") else np.asarray(op)
 
 
+def _trace_norm(D) -> float:
+    """Half the trace norm of a Hermitian matrix (the trace distance when D is a difference of states)."""
+    return 0.5 * float(np.sum(np.abs(sla.eigvalsh(0.5 * (D + D.conj().T), check_finite=False))))
+
+
 # -- two-step relaxation -------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class TwoStepResult:
@@ -548,8 +561,9 @@ class TwoStepResult:
     strengths : ndarray; davies : ndarray (n_strengths, n_times)
         With the bath at each :math:`\lambda`.
     initial_value, de_value, gibbs_value : float
-        :math:`\langle O\rangle` at :math:`t = 0`, in the diagonal ensemble (computed independently with
-        :func:`~davies_mb.diagonal_ensemble`: the first plateau) and in the Gibbs state (the second).
+        :math:`\langle O\rangle` at :math:`t = 0`, in the diagonal ensemble
+        :math:`\sum_\epsilon\Pi(\epsilon)\rho_0\Pi(\epsilon)` (the first plateau; evaluated in the eigenbasis,
+        not from the trajectories) and in the Gibbs state (the second).
     t_dephasing : ndarray (n_strengths,); t_dephasing_isolated : float
         First time :math:`|\langle O\rangle - O_{DE}|` falls to :math:`1/e` of its initial value.
     t_bath : ndarray (n_strengths,)
@@ -623,7 +637,7 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     lams = np.atleast_1d(np.asarray(strengths, dtype=float))
     if lams.ndim != 1 or lams.size == 0 or np.any(lams <= 0):
         raise ValueError(f"strengths must be a non-empty 1-d sequence of positive numbers, got {strengths!r}")
-    O = _dense(observable)
+    O = _checks.as_operator("observable", observable, spec.dim)
     gen1 = DaviesGenerator(spec, couplings, bath, strength=1.0)
     gap1 = gen1.gap()
     if gap1 <= 0:
@@ -632,14 +646,18 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     iso = unitary_expect(spec, [O], rho0, times)[0]
     me = gen1.mode_expansion([O], rho0)
     dav = np.array([np.real(me.evaluate(times, lam)[0]) for lam in _progress(lams, progress, "two-step")])
-    rho_de = diagonal_ensemble(spec, rho0)
-    gibbs = spec.gibbs(gen1.beta)
-    o0 = float(np.real(np.trace(O @ rho0)))
-    ode = float(np.real(np.trace(O @ rho_de)))
-    og = float(np.real(np.trace(O @ gibbs)))
+    # plateaus in the eigenbasis ((n, n) matrices only): the diagonal ensemble keeps the blocks of X0 inside
+    # levels, sum_eps Pi(eps) rho0 Pi(eps) (the same as dm.diagonal_ensemble), the Gibbs state is diagonal
+    X0 = gen1._to_eig_state(rho0)
+    Oe = spec.to_eigenbasis(O)
+    li = spec.level_index
+    o0 = float(np.real(np.sum(Oe.T * X0)))
+    ode = float(np.real(np.sum(np.where(li[:, None] == li[None, :], Oe.T * X0, 0.0))))
+    p = spec.gibbs_weights(gen1.beta)
+    og = float(np.real(np.diagonal(Oe)) @ p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rho_inf = gen1.stationary_state(rho0)
+        X_inf = gen1.stationary_state(rho0, basis="eigen")
     level = abs(o0 - ode) / np.e
     t_deph = np.array([_first_below(times, np.abs(d - ode), level) for d in dav])
     t_iso = _first_below(times, np.abs(iso - ode), level)
@@ -651,4 +669,4 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
                                          if chain else None))
     return TwoStepResult(times=times, isolated=iso, strengths=lams, davies=dav, initial_value=o0, de_value=ode,
                          gibbs_value=og, t_dephasing=t_deph, t_dephasing_isolated=t_iso, t_bath=t_bath,
-                         final_distance_to_gibbs=trace_distance(rho_inf, gibbs), params=params)
+                         final_distance_to_gibbs=_trace_norm(X_inf - np.diag(p)), params=params)

@@ -552,9 +552,10 @@ def test_cli_conserved_json_default_heisenberg(capsys):
     out = run_cli_json(capsys, ["conserved", "--L", "5", "--coupling", "x0", "--json"])
     assert out["stationary_states"] == 6
     assert "spin flip prod sigma^x" in out["recognized"]
-    # total S^x is not among the named candidates (known_charges): its sector projectors are reported
-    # as unrecognized directions, each with its S^z-sector support
-    assert out["unrecognized"] == 4 == len(out["unrecognized_support"])  # 6 minus {identity, prod sigma^x}
+    # total S^x and its powers span every function of S^x (L + 1 = 6 eigenvalues): all six are named
+    assert "total S^x" in out["recognized"]
+    assert [r for r in out["recognized"] if r.startswith("(total S^x)^")] == [f"(total S^x)^{k}" for k in (2, 3, 4)]
+    assert out["unrecognized"] == 0 == len(out["unrecognized_support"])
     assert out["trace_distance_to_gibbs"] > 0.1
 
 
