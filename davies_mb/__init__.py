@@ -14,8 +14,10 @@ True
 
 from .baths import Bath, DrudeLorentzBath, OhmicBath
 from .conserved import (
+    ChargeGibbs,
     ConservationReport,
     RestrictedEquilibrium,
+    charge_gibbs,
     conserved_quantities,
     recognize,
     restricted_equilibrium,
@@ -55,6 +57,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Bath",
     "CheckReport",
+    "ChargeGibbs",
+    "charge_gibbs",
     "ConservationReport",
     "RestrictedEquilibrium",
     "conserved_quantities",

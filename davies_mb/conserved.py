@@ -18,12 +18,15 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import scipy.optimize as so
 import scipy.sparse as sp
 
 from . import _checks
 from .davies import DaviesGenerator
 
 __all__ = [
+    "ChargeGibbs",
+    "charge_gibbs",
     "ConservationReport",
     "RestrictedEquilibrium",
     "conserved_quantities",
@@ -337,3 +340,91 @@ def restricted_equilibrium(gen: DaviesGenerator, rho0) -> RestrictedEquilibrium:
     energy = float(np.real(np.sum(np.diag(Xinf) * spec.energies)))
     e_g = float(spec.gibbs_weights(gen.beta) @ spec.energies)
     return RestrictedEquilibrium(rho_inf, weights, resid, dist, energy, e_g, int(Rk.shape[1]))
+
+
+# -- a Gibbs state with one more multiplier -----------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ChargeGibbs:
+    r""":math:`\rho = e^{-\beta H - \mu Q}/Z` with :math:`\mu` fixed by :math:`\mathrm{tr}(\rho Q)`.
+
+    Attributes
+    ----------
+    state : ndarray
+        :math:`\rho`, computational basis.
+    mu : float
+        The multiplier of the charge.
+    value : float
+        :math:`\mathrm{tr}(\rho Q)` reached (equals the requested value to ``residual``).
+    residual : float
+    """
+
+    state: np.ndarray = dataclasses.field(repr=False)
+    mu: float
+    value: float
+    residual: float
+
+
+def charge_gibbs(spectrum, beta, charge, value, *, tol: float = 1e-12) -> ChargeGibbs:
+    r"""The state :math:`e^{-\beta H-\mu Q}/Z` with :math:`\mathrm{tr}(\rho Q) = ` ``value``, at fixed :math:`\beta`.
+
+    The bath fixes :math:`\beta`; a charge :math:`Q` that the bath conserves keeps its initial value, so
+    the maximum-entropy state with both constraints is this one (a grand-canonical or generalized Gibbs
+    state). It is the exact final state of the Davies evolution when :math:`Q` generates the conserved
+    algebra and has two eigenvalues (a parity: then :math:`\sum_\pm p_\pm P_\pm e^{-\beta H}P_\pm/Z_\pm =
+    e^{-\beta H - \mu Q}/Z` with :math:`\tanh\mu` fixed by the weights); for a charge with many
+    eigenvalues the exact final state is :math:`e^{-\beta H - f(Q)}/Z` with one multiplier per eigenvalue,
+    and this one-multiplier state is its large-system (equivalence of ensembles) approximation.
+
+    Computed in the joint eigenbasis of :math:`H` and :math:`Q` (``Q`` must commute with ``H``: checked);
+    :math:`\mu` by ``brentq`` on the monotone :math:`\langle Q\rangle(\mu)`.
+    """
+    from .spectrum import Spectrum  # noqa: PLC0415 - avoid a cycle at import time
+
+    if not isinstance(spectrum, Spectrum):
+        raise TypeError(f"spectrum must be a Spectrum (from dm.diagonalize), got {type(spectrum).__name__}")
+    beta = _checks.check_beta(beta)
+    Q = _checks.as_operator("charge", charge, spectrum.dim)
+    Qe = spectrum.to_eigenbasis(Q)
+    li = spectrum.level_index
+    off = Qe[li[:, None] != li[None, :]]
+    nq = float(np.linalg.norm(Qe))
+    if off.size and np.linalg.norm(off) > 1e-8 * max(nq, 1e-300):
+        raise ValueError(f"the charge does not commute with H: a fraction {np.linalg.norm(off) / nq:.2e} of its "
+                         "norm connects different energy levels (||[H, Q]|| > 0); pass a conserved quantity")
+    # joint eigenbasis: diagonalize Q inside each level
+    q = np.empty(spectrum.n)
+    V = np.zeros_like(Qe)
+    for lev in range(spectrum.level_energies.size):
+        idx = np.flatnonzero(li == lev)
+        w, U = np.linalg.eigh(Qe[np.ix_(idx, idx)])
+        q[idx] = w
+        V[np.ix_(idx, idx)] = U
+    E = spectrum.energies
+    value = float(value)
+    if not (q.min() - tol < value < q.max() + tol):
+        raise ValueError(f"value {value!r} is outside the spectrum of the charge [{q.min():.6g}, {q.max():.6g}]: "
+                         "no Gibbs state reaches it")
+
+    def weights(mu):
+        x = -beta * (E - E[0]) - mu * q
+        w = np.exp(x - x.max())
+        return w / w.sum()
+
+    def f(mu):
+        return float(weights(mu) @ q) - value
+
+    if abs(value - q.min()) <= tol or abs(value - q.max()) <= tol:
+        raise ValueError(f"value {value!r} is an extreme eigenvalue of the charge: the multiplier is infinite; "
+                         "restrict to that eigenspace instead")
+    lo, hi = -1.0, 1.0
+    while f(lo) < 0:  # <Q> decreases with mu
+        lo *= 2
+    while f(hi) > 0:
+        hi *= 2
+    mu = float(so.brentq(f, lo, hi, xtol=1e-14, rtol=1e-14))
+    p = weights(mu)
+    X = (V * p[None, :]) @ V.conj().T
+    rho = spectrum.from_eigenbasis(X)
+    rho = 0.5 * (rho + rho.conj().T)
+    got = float(p @ q)
+    return ChargeGibbs(rho, mu, got, abs(got - value))

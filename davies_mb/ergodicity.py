@@ -110,56 +110,64 @@ def fit_power_law(strengths, times) -> PowerLawFit:
 
 
 def _tail_window(t, d, window):
-    """Mask of the slow tail: the last run of one sign, with window[1] <= |d|/max|d| <= window[0]."""
-    dmax = float(np.max(np.abs(d))) if d.size else 0.0
-    if dmax == 0.0 or not np.isfinite(dmax):
-        return np.zeros(t.size, dtype=bool)
+    """``(ia, ib)``: the tail runs from between t[ia], t[ia+1] (last time |d| >= window[0] max|d|) to between
+    t[ib], t[ib+1] (last time |d| >= window[1] max|d|), after the last sign change above the round-off floor."""
     a = np.abs(d)
-    above = np.flatnonzero(a >= window[1] * dmax)  # round-off below this flips signs at random: ignore it
-    sgn = np.sign(d[above])
+    dmax = float(np.max(a)) if a.size else 0.0
+    if dmax == 0.0 or not np.isfinite(dmax):
+        return None
+    above_hi = np.flatnonzero(a >= window[0] * dmax)
+    above_lo = np.flatnonzero(a >= window[1] * dmax)
+    ia, ib = int(above_hi[-1]), int(above_lo[-1])
+    sgn = np.sign(d[above_lo])
     change = np.flatnonzero(sgn[1:] != sgn[:-1])
-    start = above[change[-1] + 1] if change.size else 0
-    return (np.arange(t.size) >= start) & (a <= window[0] * dmax) & (a >= window[1] * dmax)
+    if change.size:  # a sign change inside the tail: start after it
+        ia = max(ia, int(above_lo[change[-1] + 1]))
+    if ib - ia < 3:
+        return None  # the tail is not resolved (too few points)
+    return ia, ib
 
 
-def _refine_level(resample, t, k, level):
-    """The time between t[k-1] and t[k] where |resample| crosses ``level`` (the grid point if not bracketed)."""
-    if k <= 0 or k >= t.size:
-        return float(t[min(max(k, 0), t.size - 1)])
+def _level_crossing(f, a, b, level):
+    """Time in [a, b] where |f| crosses ``level`` (brentq on log|f|), or ``a`` if not bracketed."""
+    def g(x):
+        v = abs(float(np.real(np.asarray(f(np.array([x])), dtype=complex)[0])))
+        return np.log(max(v, 1e-300)) - np.log(level)
 
-    def f(x):
-        return np.log(max(abs(float(np.real(np.asarray(resample(np.array([x])), dtype=complex)[0]))), 1e-300)) - np.log(level)
-
-    a, b = t[k - 1], t[k]
-    fa, fb = f(a), f(b)
-    if fa * fb > 0:
-        return float(t[k])
-    return float(so.brentq(f, a, b, xtol=1e-10 * max(b, 1.0)))
+    ga, gb = g(a), g(b)
+    if ga * gb > 0:
+        return float(a)
+    return float(so.brentq(g, a, b, xtol=1e-12 * max(b, 1.0)))
 
 
-def fit_exponential_tail(times, deviation, *, window=(1e-2, 1e-9), resample=None) -> tuple[float, float]:
+def fit_exponential_tail(times, deviation, *, window=(1e-3, 1e-9), resample=None) -> tuple[float, float]:
     r"""Decay time of the slow tail of ``deviation(t)`` (:math:`\approx a e^{-t/\tau}`) and its standard error.
 
-    Uses the last stretch of one sign, where :math:`|\delta|` lies between ``window[1]`` and ``window[0]``
-    times its maximum (the slow tail, above round-off), and fits :math:`\ln|\delta|` linearly in
-    :math:`t`. When ``resample`` (a callable ``t -> deviation``) is given, the tail found on ``times`` is
-    evaluated again on 100 evenly spaced times and fitted there, so that the result does not depend on
-    how the original grid samples the tail (a log grid puts few points in the last decade). Returns
-    ``(tau, stderr)``; ``(nan, nan)`` when fewer than 4 points qualify (an observable that does not relax).
+    The tail runs from the last time :math:`|\delta|` exceeds ``window[0]`` times its maximum to the last
+    time it exceeds ``window[1]`` times it (above round-off; or the end of the data), after the last sign change; :math:`\ln|\delta|`
+    is fitted linearly in :math:`t` there. When ``resample`` (a callable ``t -> deviation``) is given, the
+    two ends are located exactly (``brentq``) and the tail is evaluated again on 100 evenly spaced times,
+    so the result does not depend on how the original grid samples it (a log grid puts few points in the
+    last decade). Returns ``(tau, stderr)``; ``(nan, nan)`` when the tail is not resolved (an observable
+    that does not relax, or a grid that ends too early).
     """
     t = np.asarray(times, dtype=float)
     d = np.asarray(deviation, dtype=float)
-    sel = _tail_window(t, d, window)
-    if sel.sum() < 4:
+    win = _tail_window(t, d, window)
+    if win is None:
         return float("nan"), float("nan")
+    ia, ib = win
     if resample is not None:
         dmax = float(np.max(np.abs(d)))
-        idx = np.flatnonzero(sel)
-        ta = _refine_level(resample, t, idx[0], window[0] * dmax)
-        tb = _refine_level(resample, t, idx[-1] + 1, window[1] * dmax)
+        ta = _level_crossing(resample, t[ia], t[ia + 1], window[0] * dmax)
+        # the data may end before the tail reaches the floor: then the tail ends with the data
+        tb = _level_crossing(resample, t[ib], t[ib + 1], window[1] * dmax) if ib + 1 < t.size else float(t[-1])
         t = np.linspace(ta, tb, 100)
         d = np.real(np.asarray(resample(t), dtype=complex))
         sel = np.abs(d) > 0
+    else:
+        sel = np.zeros(t.size, dtype=bool)
+        sel[ia + 1:ib + 1] = True
     r = st.linregress(t[sel], np.log(np.abs(d[sel])))
     if r.slope >= 0:
         return float("nan"), float("nan")

@@ -15,7 +15,16 @@ the Neel state |0101...> (0 = spin up):
    multiplet decomposition H = sum_J C^{m_J} (x) C^{2J+1}, the commutant is sum_J 1 (x) M_{2J+1}, so the
    number of stationary states is sum_J (2J+1)^2 (165 for L = 8) if the bath mixes each multiplicity space.
 
-For each case: number of stationary states, recognized names, final energy versus Gibbs energy, trace
+5. ``generalized_gibbs``: a coupling that conserves a charge Q other than H, and the state exp(-beta H - mu Q)/Z
+   (davies_mb.conserved.charge_gibbs). (a) TFIM (g = 0.7) with sigma^x_0 conserves the fermion parity
+   P = prod sigma^x, which has two eigenvalues: the final state is exactly exp(-beta H - mu P)/Z. (b) XXZ with
+   sigma^z_0 conserves S^z (L + 1 eigenvalues): the exact final state carries one multiplier per sector, and
+   the one-multiplier state exp(-beta H - mu S^z)/Z gets local observables right up to O(1/L) (equivalence of
+   ensembles) although the two states stay at finite trace distance. (c) The integrable charge Q3 (energy
+   current of the periodic XXZ chain): no local operator commutes with it without commuting with H, so no
+   local bath coupling can conserve Q3 while exchanging energy.
+
+For each case 1-4: number of stationary states, recognized names, final energy versus Gibbs energy, trace
 distance to Gibbs, the check that long-time evolution (t = 60/gap) reaches the predicted state, and
 relaxation curves <H>(t), <S^z>(t), <(S^z)^2>(t), <P_x>(t), <S^2>(t) from the Neel state up to t = 20/gap.
 
@@ -259,6 +268,140 @@ def plot(results, out: Path, L: int):
     fig.savefig(out / "final_states.png", dpi=110)
     plt.close(fig)
 
+def tilted(L: int, theta: float) -> np.ndarray:
+    """Product state with every spin at angle theta from +z in the x-z plane (state vector)."""
+    s1 = np.array([np.cos(theta / 2), np.sin(theta / 2)])
+    psi = s1
+    for _ in range(L - 1):
+        psi = np.kron(psi, s1)
+    return psi
+
+
+def local_commutant(L: int, delta: float, Q) -> list:
+    """Null space of X -> [X, Q] over local operators: every 1- and 2-site Pauli product on sites (0, 1) and
+    every translation-invariant sum of Pauli strings of range <= 3 (periodic chain). Returns the null
+    vectors as {name: coefficient} dicts and the largest ||[X, H]|| among them."""
+    import itertools
+
+    chain = dm.xxz(L, delta, bc="periodic")
+    H = chain.hamiltonian(sparse=True)
+    ops = {}
+    for r in (1, 2, 3):
+        for word in itertools.product("ixyz", repeat=r):
+            if word[0] == "i" or word[-1] == "i":
+                continue
+            tot = 0
+            for j in range(L):
+                T = sp.identity(2**L, format="csr")
+                for k, c in enumerate(word):
+                    if c != "i":
+                        T = T @ chain.pauli(c, (j + k) % L)
+                tot = tot + T
+            ops["sum_j " + "".join(word)] = sp.csr_array(tot)
+    for a in "xyz":
+        ops[f"{a}0"] = chain.pauli(a, 0)
+        for b in "xyz":
+            ops[f"{a}0*{b}1"] = sp.csr_array(chain.pauli(a, 0) @ chain.pauli(b, 1))
+    names = list(ops)
+    Qs = sp.csr_array(Q)
+    C = np.array([(ops[n] @ Qs - Qs @ ops[n]).toarray().ravel() for n in names]).T
+    _, sv, vt = np.linalg.svd(C, full_matrices=False)
+    null = vt[sv < 1e-9 * sv[0]]
+    out, worst = [], 0.0
+    for v in null:
+        v = v / v[np.argmax(np.abs(v))]
+        X = sum(c * ops[n] for c, n in zip(v, names))
+        worst = max(worst, float(abs(X @ H - H @ X).max()))
+        out.append({n: complex(c) for n, c in zip(names, v) if abs(c) > 1e-8})
+    return out, worst
+
+
+def generalized_gibbs(out: Path, sizes=(6, 8, 10)):
+    """Case 5: a coupling that conserves a charge Q other than H, and the state exp(-beta H - mu Q)/Z."""
+    from davies_mb.conserved import charge_gibbs
+    from davies_mb.integrable import xxz_charge
+
+    bath = dm.OhmicBath(**BATH)
+    res = {}
+    # (a) TFIM, sigma^x_0: conserves the fermion parity P = prod sigma^x (two eigenvalues): exact
+    L = 8
+    ch = dm.tfim(L, g=0.7)
+    spec = dm.diagonalize(ch)
+    gen = dm.DaviesGenerator(spec, [ch.pauli("x", 0)], bath, strength=STRENGTH)
+    P = known_charges(L)["spin flip prod sigma^x"]
+    psi = tilted(L, 1.2)
+    rho0 = np.outer(psi, psi)
+    val = float(psi @ (P @ psi))
+    req = restricted_equilibrium(gen, rho0)
+    cg = charge_gibbs(spec, BETA, P, val)
+    long = gen.evolve(rho0, [60.0 / gen.gap()])[0]
+    res["tfim_parity"] = dict(L=L, g=0.7, coupling="sigma^x_0", theta=1.2, stationary_states=gen.kernel_dimension(),
+                              P_initial=val, mu=cg.mu, distance_exact_vs_charge_gibbs=trace_distance(req.state, cg.state),
+                              distance_evolved_vs_charge_gibbs=trace_distance(long, cg.state),
+                              distance_to_gibbs=req.trace_distance_to_gibbs)
+    print(f"\n5a TFIM L={L}, g=0.7, coupling sigma^x_0: {gen.kernel_dimension()} stationary states (fermion parity "
+          f"P = prod sigma^x); tilted state <P> = {val:.4f}: final state = exp(-beta H - mu P)/Z with mu = "
+          f"{cg.mu:.6f} to {res['tfim_parity']['distance_exact_vs_charge_gibbs']:.1e} (evolved: "
+          f"{res['tfim_parity']['distance_evolved_vs_charge_gibbs']:.1e}); distance to Gibbs "
+          f"{req.trace_distance_to_gibbs:.4f}")
+    # (b) XXZ, sigma^z_0: conserves S^z (L + 1 eigenvalues); one multiplier is right for local observables
+    rows = []
+    for L in sizes:
+        ch = dm.xxz(L, DELTA)
+        spec = dm.diagonalize(ch)
+        gen = dm.DaviesGenerator(spec, [ch.pauli("z", 0)], bath, strength=STRENGTH)
+        psi = tilted(L, 1.0)
+        rho0 = np.outer(psi, psi)
+        Sz = ch.total("z")
+        val = float(psi @ (Sz @ psi))
+        req = restricted_equilibrium(gen, rho0)
+        cg = charge_gibbs(spec, BETA, Sz, val)
+        H = ch.hamiltonian(sparse=True)
+        zz = sp.csr_array(ch.op("z", L // 2 - 1) @ ch.op("z", L // 2))
+        ev = lambda r, A: float(np.real((A @ r).trace()))  # noqa: E731
+        rows.append(dict(L=L, Sz_initial=val, mu=cg.mu, trace_distance=trace_distance(req.state, cg.state),
+                         energy_density_exact=ev(req.state, H) / L, energy_density_charge_gibbs=ev(cg.state, H) / L,
+                         zz_exact=ev(req.state, zz), zz_charge_gibbs=ev(cg.state, zz)))
+        r = rows[-1]
+        print(f"5b XXZ L={L}, sigma^z_0, tilted theta=1: D(exact, exp(-beta H - mu S^z)) = {r['trace_distance']:.4f}, "
+              f"energy density {r['energy_density_exact']:.5f} vs {r['energy_density_charge_gibbs']:.5f}, "
+              f"<S^z S^z>_mid {r['zz_exact']:.5f} vs {r['zz_charge_gibbs']:.5f}")
+    res["xxz_sz"] = rows
+    # (c) Q3 of the periodic XXZ chain: no local coupling conserves it without conserving H
+    Lc = 6
+    Q3 = xxz_charge(Lc, 3, DELTA)
+    null, worst = local_commutant(Lc, DELTA, Q3)
+    res["q3_local_commutant"] = dict(L=Lc, dimension=len(null), max_commutator_with_H=worst,
+                                     vectors=[{k: [v.real, v.imag] for k, v in n.items()} for n in null])
+    print(f"5c periodic XXZ L={Lc}: the local operators (1-2 sites, translation-invariant range <= 3) that commute "
+          f"with Q3 span {len(null)} dimensions, and all of them commute with H (max ||[X, H]|| = {worst:.1e})")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    Ls = np.array([r["L"] for r in rows])
+    ax.plot(1 / Ls, [abs(r["energy_density_exact"] - r["energy_density_charge_gibbs"]) for r in rows], "o-",
+            label="energy density")
+    ax.plot(1 / Ls, [abs(r["zz_exact"] - r["zz_charge_gibbs"]) for r in rows], "s-",
+            label=r"$\langle S^z_{L/2-1}S^z_{L/2}\rangle$")
+    ax.plot(1 / Ls, [r["trace_distance"] for r in rows], "^--", label="trace distance of the states")
+    ax.set_xlabel("1/L")
+    ax.set_ylabel(r"|exact final $-$ $e^{-\beta H-\mu S^z}/Z$|")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.set_title(r"XXZ + $\sigma^z_0$ bath, tilted initial state: one multiplier for $S^z$", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "generalized_gibbs.png", dpi=130)
+    plt.close(fig)
+    save_json(out / "generalized_gibbs.json", res, params=dict(delta=DELTA, beta=BETA, strength=STRENGTH,
+                                                               bath=dict(kind="ohmic", **BATH), sizes=list(sizes)))
+    return res
+
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -294,7 +437,9 @@ def main(argv=None):
                   initial="neel (01...), plus |+x>^L for xxz_x0", times="0 and 150 log-spaced in [1e-5, 20]/gap")
     path = save_json(out / "summary.json", {"cases": results}, params=params)
     plot(results, out, L)
-    print(f"\nwrote {path}, {out / 'relaxation.png'}, {out / 'final_states.png'}")
+    generalized_gibbs(out)
+    print(f"\nwrote {path}, {out / 'relaxation.png'}, {out / 'final_states.png'}, "
+          f"{out / 'generalized_gibbs.json'}, {out / 'generalized_gibbs.png'}")
 
 
 if __name__ == "__main__":

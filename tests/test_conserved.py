@@ -20,6 +20,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.linalg as sla
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,9 +28,11 @@ from numpy.testing import assert_allclose
 
 import brute_force as bf
 import davies_mb as dm
+import reference_systems as rs
 from davies_mb.cli import main as cli_main
 from davies_mb.conserved import (
     ConservationReport,
+    charge_gibbs,
     RestrictedEquilibrium,
     conserved_quantities,
     known_charges,
@@ -597,3 +600,126 @@ def test_top_level_exports():
     assert dm.restricted_equilibrium is restricted_equilibrium
     *_, spec, gen, H = xxz_case(4, "x0")
     assert len(dm.conserved_quantities(gen)) == 2
+
+
+# ==================================================================================================
+# Generalized Gibbs states exp(-beta H - mu Q)/Z for a conserved charge Q (charge_gibbs)
+# ==================================================================================================
+def _tilted(L, theta):
+    s1 = np.array([np.cos(theta / 2), np.sin(theta / 2)])
+    psi = s1
+    for _ in range(L - 1):
+        psi = np.kron(psi, s1)
+    return psi
+
+
+def test_charge_gibbs_against_expm():
+    """The multiplier reproduces the requested value, and the state is expm(-beta H - mu Q) / Z."""
+    chain = dm.xxz(5, DELTA)
+    spec = dm.diagonalize(chain)
+    H = chain.hamiltonian(sparse=False)
+    Sz = chain.total("z").toarray()
+    cg = charge_gibbs(spec, 0.8, Sz, 0.7)
+    ref = sla.expm(-0.8 * H - cg.mu * Sz)
+    ref /= np.trace(ref)
+    assert_allclose(cg.state, ref, atol=1e-12)
+    assert abs(np.trace(Sz @ ref).real - 0.7) < 1e-10
+    assert cg.residual < 1e-10
+
+
+def test_parity_charge_gives_exactly_one_multiplier():
+    """TFIM + sigma^x_0: the bath conserves the fermion parity P = prod sigma^x only (two eigenvalues), so
+    the final state is exactly exp(-beta H - mu P)/Z, from the restricted equilibrium and from evolve."""
+    L = 6
+    chain = dm.tfim(L, g=0.7)
+    spec = dm.diagonalize(chain)
+    gen = dm.DaviesGenerator(spec, [chain.pauli("x", 0)], dm.OhmicBath(beta=1.0), strength=0.2)
+    assert gen.kernel_dimension() == 2
+    P = known_charges(L)["spin flip prod sigma^x"]
+    psi = _tilted(L, 1.2)
+    rho0 = np.outer(psi, psi)
+    val = float(psi @ (P @ psi))
+    assert abs(val) > 0.3  # far from the Gibbs value 0 or so: the multiplier matters
+    cg = charge_gibbs(spec, 1.0, P, val)
+    req = restricted_equilibrium(gen, rho0)
+    assert rs.trace_distance(req.state, cg.state) < 1e-12
+    assert rs.trace_distance(gen.evolve(rho0, [60 / gen.gap()])[0], cg.state) < 1e-8
+    assert req.trace_distance_to_gibbs > 0.1
+
+
+def test_one_multiplier_for_s_z_is_right_for_local_observables_only():
+    """XXZ + sigma^z_0 conserves S^z (L + 1 eigenvalues): the exact final state has one multiplier per
+    sector. exp(-beta H - mu S^z)/Z misses it by a finite trace distance, but local observables by O(1/L)."""
+    diffs, dists = [], []
+    for L in (6, 8, 10):
+        chain = dm.xxz(L, DELTA)
+        spec = dm.diagonalize(chain)
+        gen = dm.DaviesGenerator(spec, [chain.pauli("z", 0)], dm.OhmicBath(beta=1.0), strength=0.1)
+        psi = _tilted(L, 1.0)
+        Sz = chain.total("z")
+        req = restricted_equilibrium(gen, np.outer(psi, psi))
+        cg = charge_gibbs(spec, 1.0, Sz, float(psi @ (Sz @ psi)))
+        H = chain.hamiltonian(sparse=True)
+        diffs.append(abs(float(np.real((H @ req.state).trace() - (H @ cg.state).trace()))) / L)
+        dists.append(rs.trace_distance(req.state, cg.state))
+    diffs = np.array(diffs)
+    assert np.all(np.diff(diffs) < 0)
+    Ls = np.array([6, 8, 10])
+    assert np.ptp(diffs * Ls) < 0.1 * np.mean(diffs * Ls)  # energy density error ~ c / L
+    assert min(dists) > 0.03  # the states themselves do not converge
+
+
+def test_charge_gibbs_bad_input():
+    chain = dm.xxz(4, DELTA)
+    spec = dm.diagonalize(chain)
+    with pytest.raises(ValueError, match="does not commute with H"):
+        charge_gibbs(spec, 1.0, chain.pauli("z", 0), 0.1)
+    with pytest.raises(ValueError, match="outside the spectrum"):
+        charge_gibbs(spec, 1.0, chain.total("z"), 3.0)
+    with pytest.raises(ValueError, match="extreme eigenvalue"):
+        charge_gibbs(spec, 1.0, chain.total("z"), 2.0)
+    with pytest.raises(ValueError, match="beta"):
+        charge_gibbs(spec, -1.0, chain.total("z"), 0.0)
+
+
+def test_no_local_operator_conserves_q3_without_conserving_h():
+    """Why no bath coupling gives exp(-beta H - mu Q3): every 1-2 site operator and every translation-invariant
+    sum of range <= 2 that commutes with Q3 (periodic XXZ, L = 6) also commutes with H."""
+    import itertools
+
+    from davies_mb.integrable import xxz_charge
+
+    L = 6
+    chain = dm.xxz(L, DELTA, bc="periodic")
+    H = chain.hamiltonian(sparse=True)
+    Q3 = sp.csr_array(xxz_charge(L, 3, DELTA))
+    ops = []
+    for a, b in itertools.product("ixyz", repeat=2):
+        if a == "i" and b == "i":
+            continue
+        word = [c for c in (a, b)]
+        ops.append(sum(_pauli_word(chain, word, j) for j in range(L)))  # translation-invariant sums
+        ops.append(_pauli_word(chain, word, 0))  # on sites 0, 1
+    C = np.array([(X @ Q3 - Q3 @ X).toarray().ravel() for X in ops]).T
+    _, sv, vt = np.linalg.svd(C, full_matrices=False)
+    null = vt[sv < 1e-9 * sv[0]]
+    assert null.shape[0] >= 1  # S^z total (and the sum of S^z S^z) do commute with Q3
+    for v in null:
+        X = sum(c * op for c, op in zip(v, ops))
+        assert abs(X @ H - H @ X).max() < 1e-10
+
+
+def _pauli_word(chain, word, j):
+    T = sp.identity(chain.dim, format="csr")
+    for k, c in enumerate(word):
+        if c != "i":
+            T = T @ chain.pauli(c, (j + k) % chain.L)
+    return sp.csr_array(T)
+
+
+def test_recognize_user_charges():
+    chain = dm.xxz(5, DELTA)
+    gen = dm.DaviesGenerator(dm.diagonalize(chain), chain.pauli("z", 0), dm.OhmicBath(beta=1.0), strength=0.1)
+    Sz = chain.total("z")
+    rep = recognize(gen, 5, charges={"my S^z squared": Sz @ Sz, "sigma^x_3": chain.pauli("x", 3)})
+    assert "my S^z squared" in rep.recognized and "sigma^x_3" not in rep.recognized
