@@ -230,3 +230,26 @@ def test_bad_input(chain6):
         dm.teq_scan(np.eye(4), A, BATH, [0.1])
     with pytest.raises(ValueError, match="normalized"):
         dm.teq_scan(chain6, A, BATH, [0.1], initial=np.ones(64))
+
+
+def test_cli_teq_json(capsys, tmp_path):
+    import json
+
+    from davies_mb.cli import main as cli_main
+
+    rc = cli_main(["teq", "--L", "4", "--delta", "0.5", "--coupling", "x0+z1", "--lambdas", "0.01:0.1:3",
+                   "--out", str(tmp_path / "teq"), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["thermalizes"] and out["stationary_states"] == 1
+    assert abs(out["exponents"]["gap"] + 2) < 1e-9
+    assert len(out["t_gap"]) == 3 and out["two_step"]["observable"] == "mean_j x_j x_j+1"
+    saved = json.loads((tmp_path / "teq" / "teq.json").read_text())
+    assert saved["params"]["couplings"] == ["x0+z1"] and "provenance" in saved
+    assert (tmp_path / "teq" / "teq_scaling.png").stat().st_size > 0
+    # a coupling that conserves S^z: the scan says the chain does not thermalize
+    with pytest.warns(UserWarning, match="stationary states"):
+        rc = cli_main(["teq", "--L", "4", "--delta", "0.5", "--coupling", "z0", "--lambdas", "0.01,0.1",
+                       "--no-save", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert not out["thermalizes"] and out["stationary_states"] == 5 and out["two_step"] is None
