@@ -688,6 +688,63 @@ def _as_list(x):
     return [x]
 
 
+def ops_in_eigenbasis(spec: Spectrum, ops) -> list:
+    """One operator or a list (computational basis, dense, sparse or quimb) as dense eigenbasis matrices."""
+    return [spec.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spec.dim, hermitian=False))
+            for k, o in enumerate(_as_list(ops))]
+
+
+def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
+    """A density matrix (computational basis, dense or sparse) in the eigenbasis, block by block; for a
+    one-sector spectrum, refuses a state with weight outside the sector."""
+    if isinstance(rho0, (list, tuple)):
+        rho0 = np.asarray(rho0)
+    rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
+    X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
+    if spec.n < spec.dim:
+        tr_full, tr_sec = rho.trace(), np.trace(X0)
+        if abs(tr_full - tr_sec) > 1e-8 * max(1.0, abs(tr_full)):
+            raise ValueError(
+                f"rho0 has weight {abs(tr_full - tr_sec):.3g} outside the sector {spec.sector} that the "
+                "spectrum covers; project it first or diagonalize the full space"
+            )
+    return X0
+
+
+def couplings_in_eigenbasis(spectrum: Spectrum, couplings, bath) -> tuple[list, list]:
+    """Validate couplings and baths; return the couplings in the eigenbasis and one bath per coupling.
+
+    Shared by the Davies and Redfield generators: each coupling is a Hermitian operator in the full
+    computational basis (numpy, scipy sparse or quimb), not zero; ``bath`` is one Bath for all couplings or a
+    list with one per coupling.
+    """
+    ops = _as_list(couplings)
+    if not ops:
+        raise ValueError("couplings is empty: give at least one Hermitian system operator")
+    baths = _as_list(bath)
+    for b in baths:
+        if not isinstance(b, Bath):
+            raise TypeError(f"bath must be a davies_mb Bath (e.g. dm.OhmicBath(beta=1.0)), got {type(b).__name__}")
+    if len(baths) == 1:
+        baths = baths * len(ops)
+    if len(baths) != len(ops):
+        raise ValueError(
+            f"got {len(ops)} couplings but {len(baths)} baths: give one bath for all couplings or one per coupling"
+        )
+    A_eig = []
+    for k, op in enumerate(ops):
+        name = f"couplings[{k}]"
+        op = _checks.as_operator(name, op, spectrum.dim, hermitian=True)
+        norm = abs(op).max() if sp.issparse(op) else np.max(np.abs(op))
+        if not norm > 0:
+            raise ValueError(f"{name} is the zero operator: a zero coupling gives no dissipation; drop it")
+        Ae = spectrum.to_eigenbasis(op)
+        if np.iscomplexobj(Ae) and not np.any(Ae.imag):
+            Ae = np.ascontiguousarray(Ae.real)
+        A_eig.append(Ae)
+    return A_eig, baths
+
+
 class DaviesGenerator:
     r"""Davies generator of a system weakly coupled to thermal baths.
 
@@ -721,30 +778,7 @@ class DaviesGenerator:
         if not isinstance(spectrum, Spectrum):
             raise TypeError(f"spectrum must be a davies_mb.Spectrum (from dm.diagonalize), got {type(spectrum).__name__}")
         self.spectrum = spectrum
-        ops = _as_list(couplings)
-        if not ops:
-            raise ValueError("couplings is empty: give at least one Hermitian system operator")
-        baths = _as_list(bath)
-        for b in baths:
-            if not isinstance(b, Bath):
-                raise TypeError(f"bath must be a davies_mb Bath (e.g. dm.OhmicBath(beta=1.0)), got {type(b).__name__}")
-        if len(baths) == 1:
-            baths = baths * len(ops)
-        if len(baths) != len(ops):
-            raise ValueError(
-                f"got {len(ops)} couplings but {len(baths)} baths: give one bath for all couplings or one per coupling"
-            )
-        A_eig = []
-        for k, op in enumerate(ops):
-            name = f"couplings[{k}]"
-            op = _checks.as_operator(name, op, spectrum.dim, hermitian=True)
-            norm = abs(op).max() if sp.issparse(op) else np.max(np.abs(op))
-            if not norm > 0:
-                raise ValueError(f"{name} is the zero operator: a zero coupling gives no dissipation; drop it")
-            Ae = spectrum.to_eigenbasis(op)
-            if np.iscomplexobj(Ae) and not np.any(Ae.imag):
-                Ae = np.ascontiguousarray(Ae.real)
-            A_eig.append(Ae)
+        A_eig, baths = couplings_in_eigenbasis(spectrum, couplings, bath)
         self._core = _Core(spectrum, A_eig, baths, bool(lamb_shift))
 
     # -- construction helpers ----------------------------------------------------------------------
@@ -1059,19 +1093,7 @@ class DaviesGenerator:
 
     # -- dynamics ----------------------------------------------------------------------------------
     def _to_eig_state(self, rho0) -> np.ndarray:
-        spec = self.spectrum
-        if isinstance(rho0, (list, tuple)):
-            rho0 = np.asarray(rho0)
-        rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
-        X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
-        if spec.n < spec.dim:
-            tr_full, tr_sec = rho.trace(), np.trace(X0)
-            if abs(tr_full - tr_sec) > 1e-8 * max(1.0, abs(tr_full)):
-                raise ValueError(
-                    f"rho0 has weight {abs(tr_full - tr_sec):.3g} outside the sector {spec.sector} that the "
-                    "spectrum covers; project it first or diagonalize the full space"
-                )
-        return X0
+        return state_in_eigenbasis(self.spectrum, rho0)
 
     def _evolve_eig(self, X0: np.ndarray, times: np.ndarray, rotating: bool = False):
         """Generator yielding X(t) in the eigenbasis for each time.
@@ -1156,11 +1178,9 @@ class DaviesGenerator:
             expansion has :math:`\sum_\epsilon g_\epsilon^2` modes instead of :math:`\sim d^2`. Checked: an
             operator with more than :math:`10^{-8}` of its Frobenius norm between different levels raises.
         """
-        ops = _as_list(ops)
         spec = self.spectrum
         c = self._core
-        Oe = [spec.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spec.dim, hermitian=False))
-              for k, o in enumerate(ops)]
+        Oe = ops_in_eigenbasis(spec, ops)
         X0 = self._to_eig_state(rho0)
         herm = bool(all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T))
         s = c.scale

@@ -22,6 +22,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from . import _checks
+from .davies import _check_times, ops_in_eigenbasis
 from .spectrum import Spectrum
 
 __all__ = [
@@ -68,32 +69,24 @@ def _state_eig(spectrum: Spectrum, state) -> np.ndarray:
     if not isinstance(spectrum, Spectrum):
         raise TypeError(f"spectrum must be a Spectrum (from diagonalize), got {type(spectrum).__name__}")
     d = spectrum.dim
-    if sp.issparse(state):  # e.g. a product state: never densify a d x d matrix
-        rho = _checks.as_operator("state", state, d, hermitian=True)
-        tr = complex(rho.trace())
-        if abs(tr - 1.0) > 1e-8:
-            raise ValueError(f"the density matrix must have unit trace, got {tr.real:.12g}; divide by its trace")
-        X = spectrum.to_eigenbasis(rho, check_sector=False)
-        if spectrum.n < d and abs(np.trace(X) - tr) > 1e-8:
-            raise ValueError(f"the state has weight outside the sector {spectrum.sector} that the spectrum "
-                             "covers; diagonalize the full space or project the state first")
-        return X
-    arr = np.asarray(state)
-    if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1 and d > 1):
-        psi = arr.reshape(-1)
-        if psi.size != d:
-            raise ValueError(f"the state vector must have length {d}, got {psi.size}")
-        nrm = float(np.linalg.norm(psi))
-        if abs(nrm - 1.0) > 1e-8:
-            raise ValueError(f"the state vector must be normalized, got norm {nrm:.12g}; divide by its norm")
-        c = spectrum.vectors.conj().T @ psi
-        lost = 1.0 - float(np.vdot(c, c).real)
-        if lost > 1e-8:
-            raise ValueError(f"the state has weight {lost:.3g} outside the sector {spectrum.sector} that the "
-                             "spectrum covers; diagonalize the full space or project the state first")
-        return np.outer(c, c.conj())
-    rho = _checks.as_operator("state", arr, d, hermitian=True)
-    tr = complex(np.trace(rho))
+    if not sp.issparse(state):  # a sparse state (e.g. a product state) is never densified to d x d
+        arr = np.asarray(state)
+        if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1 and d > 1):
+            psi = arr.reshape(-1)
+            if psi.size != d:
+                raise ValueError(f"the state vector must have length {d}, got {psi.size}")
+            nrm = float(np.linalg.norm(psi))
+            if abs(nrm - 1.0) > 1e-8:
+                raise ValueError(f"the state vector must be normalized, got norm {nrm:.12g}; divide by its norm")
+            c = spectrum.vectors.conj().T @ psi
+            lost = 1.0 - float(np.vdot(c, c).real)
+            if lost > 1e-8:
+                raise ValueError(f"the state has weight {lost:.3g} outside the sector {spectrum.sector} that the "
+                                 "spectrum covers; diagonalize the full space or project the state first")
+            return np.outer(c, c.conj())
+        state = arr
+    rho = _checks.as_operator("state", state, d, hermitian=True)
+    tr = complex(rho.trace() if sp.issparse(rho) else np.trace(rho))
     if abs(tr - 1.0) > 1e-8:
         raise ValueError(f"the density matrix must have unit trace, got {tr.real:.12g}; divide by its trace")
     X = spectrum.to_eigenbasis(rho, check_sector=False)
@@ -101,12 +94,6 @@ def _state_eig(spectrum: Spectrum, state) -> np.ndarray:
         raise ValueError(f"the state has weight outside the sector {spectrum.sector} that the spectrum covers; "
                          "diagonalize the full space or project the state first")
     return X
-
-
-def _ops_eig(spectrum: Spectrum, ops) -> list:
-    ops = list(ops) if isinstance(ops, (list, tuple)) else [ops]
-    return [spectrum.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spectrum.dim, hermitian=False))
-            for k, o in enumerate(ops)]
 
 
 def unitary_expect(spectrum: Spectrum, ops, state, times) -> np.ndarray:
@@ -120,9 +107,9 @@ def unitary_expect(spectrum: Spectrum, ops, state, times) -> np.ndarray:
     -------
     ndarray, shape ``(len(ops), len(times))``; real when every operator is Hermitian.
     """
-    t = _times(times)
+    t = _check_times(times)
     X = _state_eig(spectrum, state)
-    Oe = _ops_eig(spectrum, ops)
+    Oe = ops_in_eigenbasis(spectrum, ops)
     E = spectrum.energies - spectrum.energies[0]  # a global phase shift changes nothing, keeps phases small
     out = np.empty((len(Oe), t.size), dtype=complex)
     step = max(1, 2**22 // max(1, spectrum.n))  # times per chunk: bounds the (n, times) temporary
@@ -138,7 +125,7 @@ def unitary_expect(spectrum: Spectrum, ops, state, times) -> np.ndarray:
 
 def unitary_evolve(spectrum: Spectrum, state, times) -> np.ndarray:
     r""":math:`\rho(t) = e^{-iHt}\rho_0 e^{iHt}` at each time, shape ``(len(times), d, d)`` (computational basis)."""
-    t = _times(times)
+    t = _check_times(times)
     X = _state_eig(spectrum, state)
     _checks.check_memory("the evolved density matrices", (t.size, spectrum.dim, spectrum.dim), np.complex128,
                          hint="Use unitary_expect(spectrum, ops, state, times), which stores only expectation values.")
@@ -208,7 +195,7 @@ def distance_trajectory(gen, rho0, target, times) -> np.ndarray:
     Only one density matrix is held at a time. For a :class:`~davies_mb.DaviesGenerator` the states are
     taken in the eigenbasis (the trace norm is unitarily invariant), otherwise through ``gen.evolve``.
     """
-    t = _times(times)
+    t = _check_times(times)
     out = np.empty(t.size)
     if hasattr(gen, "_evolve_eig"):
         spec = gen.spectrum
@@ -221,13 +208,6 @@ def distance_trajectory(gen, rho0, target, times) -> np.ndarray:
     for k, tk in enumerate(t):
         out[k] = trace_distance(gen.evolve(rho0, [tk])[0], target)
     return out
-
-
-def _times(times) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(times, dtype=float))
-    if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ValueError(f"times must be a 1-d array of finite times >= 0, got {times!r}")
-    return t
 
 
 def _square(name, x) -> np.ndarray:

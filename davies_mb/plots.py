@@ -24,6 +24,15 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def plot_scan(scans, path, title: str = "") -> Path:
     r"""Log-log :math:`t_{eq}` versus :math:`\lambda` for one or several :class:`~davies_mb.ScanResult`.
 
@@ -52,12 +61,7 @@ def plot_scan(scans, path, title: str = "") -> Path:
     ax.set_title(title or r"bath-induced relaxation time, $t_{eq}\propto\lambda^{-2}$ (Davies)")
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_two_step(res, path, observable: str = "O", title: str = "") -> Path:
@@ -80,9 +84,4 @@ def plot_two_step(res, path, observable: str = "O", title: str = "") -> Path:
     ax.set_title(title or r"two-step relaxation: dephasing ($t\sim 1/J$), then the bath ($t\sim\lambda^{-2}$)")
     ax.legend(fontsize=7, loc="best")
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

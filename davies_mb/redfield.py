@@ -59,7 +59,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from . import _checks
-from .baths import Bath
+from .davies import _as_list, _check_times, couplings_in_eigenbasis, ops_in_eigenbasis, state_in_eigenbasis
 from .spectrum import Spectrum, group_levels
 
 __all__ = ["RedfieldGenerator"]
@@ -68,19 +68,6 @@ __all__ = ["RedfieldGenerator"]
 MAX_DIM = 128
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _ROWS = 256  # rows (or columns) per chunk of the Hermitian-basis transform
-
-
-def _as_list(x):
-    if isinstance(x, (list, tuple)):
-        return list(x)
-    return [x]
-
-
-def _check_times(times) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(times, dtype=float))
-    if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ValueError(f"times must be a 1-d array of finite times >= 0, got {times!r}")
-    return t
 
 
 def _add_kron(M4: np.ndarray, X: np.ndarray, Y: np.ndarray, c=1.0) -> None:
@@ -323,32 +310,7 @@ class RedfieldGenerator:
                 "max_dim=... to override if the memory and time are acceptable"
             )
         self.spectrum = spectrum
-        ops = _as_list(couplings)
-        if not ops:
-            raise ValueError("couplings is empty: give at least one Hermitian system operator")
-        baths = _as_list(bath)
-        for b in baths:
-            if not isinstance(b, Bath):
-                raise TypeError(
-                    f"bath must be a davies_mb Bath (e.g. dm.OhmicBath(beta=1.0)), got {type(b).__name__}")
-        if len(baths) == 1:
-            baths = baths * len(ops)
-        if len(baths) != len(ops):
-            raise ValueError(
-                f"got {len(ops)} couplings but {len(baths)} baths: give one bath for all couplings or one per "
-                "coupling"
-            )
-        A_eig = []
-        for k, op in enumerate(ops):
-            name = f"couplings[{k}]"
-            op = _checks.as_operator(name, op, spectrum.dim, hermitian=True)
-            norm = abs(op).max() if sp.issparse(op) else np.max(np.abs(op))
-            if not norm > 0:
-                raise ValueError(f"{name} is the zero operator: a zero coupling gives no dissipation; drop it")
-            Ae = spectrum.to_eigenbasis(op)
-            if np.iscomplexobj(Ae) and not np.any(Ae.imag):
-                Ae = np.ascontiguousarray(Ae.real)
-            A_eig.append(Ae)
+        A_eig, baths = couplings_in_eigenbasis(spectrum, couplings, bath)
         self._core = _Core(spectrum, A_eig, baths, bool(lamb_shift))
 
     # -- construction helpers ----------------------------------------------------------------------
@@ -491,19 +453,7 @@ class RedfieldGenerator:
 
     # -- states ------------------------------------------------------------------------------------
     def _to_eig_state(self, rho0) -> np.ndarray:
-        spec = self.spectrum
-        if isinstance(rho0, (list, tuple)):
-            rho0 = np.asarray(rho0)
-        rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
-        X0 = spec.to_eigenbasis(rho, check_sector=False)
-        if spec.n < spec.dim:
-            tr_full, tr_sec = rho.trace(), np.trace(X0)
-            if abs(tr_full - tr_sec) > 1e-8 * max(1.0, abs(tr_full)):
-                raise ValueError(
-                    f"rho0 has weight {abs(tr_full - tr_sec):.3g} outside the sector {spec.sector} that the "
-                    "spectrum covers; project it first or diagonalize the full space"
-                )
-        return X0
+        return state_in_eigenbasis(self.spectrum, rho0)
 
     def _y_from_eig(self, X: np.ndarray) -> np.ndarray:
         c = self._core
@@ -612,11 +562,9 @@ class RedfieldGenerator:
         Never forms :math:`\rho(t)`: :math:`\mathrm{tr}(O\rho(t)) = \sum_k (f_O\cdot V_k)\,e^{\mu_k t}c_k`.
         """
         times = _check_times(times)
-        ops = _as_list(ops)
         spec = self.spectrum
         c = self._core
-        Oe = [spec.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spec.dim, hermitian=False))
-              for k, o in enumerate(ops)]
+        Oe = ops_in_eigenbasis(spec, ops)
         X0 = self._to_eig_state(rho0)
         mu, V, coef = self._coefficients(X0)
         # tr(O X) = sum_ab O_ba X_ab = vec(O^T) . vec(X)
