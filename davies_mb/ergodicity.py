@@ -311,6 +311,18 @@ def _default_observables(spec: Spectrum, chain, couplings) -> dict:
         conserved = all(abs(A @ Sz - Sz @ A).max() <= 1e-12 if (A @ Sz - Sz @ A).nnz else True for A in ops)
         if not conserved:
             obs["Sz"] = Sz
+    pr = chain.params if chain is not None else {}
+    integrable_ring = (chain is not None and chain.name == "xxz" and chain.bc == "periodic" and pr.get("j2", 0) == 0
+                       and pr.get("hx", 0) == 0 and pr.get("staggered", 0) == 0 and pr.get("disorder", 0) == 0)
+    if integrable_ring and 5 <= chain.L <= 16:
+        # the next local charge that a real state can carry: Q3 (the energy current) is purely imaginary, so
+        # it vanishes in every real state; Q4 is real
+        from .integrable import xxz_charge
+
+        try:
+            obs["Q4"] = xxz_charge(chain.L, 4, pr["delta"], j=pr.get("j", 1.0))
+        except ValueError:  # e.g. the free-fermion point, where Q4 is not unique
+            pass
     return obs
 
 
@@ -407,8 +419,10 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         The secular Davies generator, or the Bloch-Redfield generator (small systems; where
         :math:`t\propto\lambda^{-2}` stops holding).
     observables : mapping name -> operator, optional
-        Observables whose slow tails are fitted; default: the energy and total :math:`S^z` (when the bath
-        breaks it), the integrable chain's charges.
+        Observables whose slow tails are fitted; default: the integrable chain's charges, i.e. the energy,
+        total :math:`S^z` (when the bath breaks it) and, for a periodic integrable XXZ chain, the local charge
+        :math:`Q_4` (:func:`davies_mb.integrable.xxz_charge`; :math:`Q_3`, the energy current, is purely
+        imaginary and vanishes in every real state, so it carries no time scale from a real initial state).
     epsilon : float
         Threshold of the trace-distance time.
 

@@ -253,3 +253,20 @@ def test_cli_teq_json(capsys, tmp_path):
                        "--no-save", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert not out["thermalizes"] and out["stationary_states"] == 5 and out["two_step"] is None
+
+
+def test_periodic_integrable_chain_scans_the_local_charge_q4():
+    """Periodic XXZ: the default observables include Q4 (real; Q3 is imaginary and vanishes in real states).
+    Its trajectory starts at <Neel|Q4|Neel> and ends at the Gibbs value, both computed here with numpy."""
+    from davies_mb.integrable import xxz_charge
+
+    chain = dm.xxz(6, 0.5, bc="periodic")
+    res = dm.teq_scan(chain, chain.parse_operator("x0+z1"), BATH, [0.01, 0.1], progress=False)
+    assert "Q4" in res.t_fit and abs(res.fits["fit:Q4"].exponent + 2) < 1e-6
+    Q4 = xxz_charge(6, 4, 0.5).toarray()
+    psi = dm.product_state(6, "neel")
+    g = rs.gibbs_state(chain.hamiltonian(sparse=False), 1.0)
+    assert_allclose(res.trajectories["Q4"][:, 0], psi @ Q4 @ psi, atol=1e-12)
+    assert_allclose(res.final_values["Q4"], np.trace(Q4 @ g).real, atol=1e-10)
+    assert_allclose(res.trajectories["Q4"][:, -1], res.final_values["Q4"], atol=1e-8)
+    assert np.all(res.t_fit["Q4"] <= res.t_gap * (1 + 1e-6))
