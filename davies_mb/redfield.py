@@ -56,10 +56,9 @@ import numbers
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
 
 from . import _checks
-from .davies import _as_list, _check_times, couplings_in_eigenbasis, ops_in_eigenbasis, state_in_eigenbasis
+from .davies import _check_times, couplings_in_eigenbasis, ops_in_eigenbasis, state_in_eigenbasis
 from .spectrum import Spectrum, group_levels
 
 __all__ = ["RedfieldGenerator"]
