@@ -137,18 +137,21 @@ def unitary_evolve(spectrum: Spectrum, state, times) -> np.ndarray:
     return out
 
 
-def diagonal_ensemble(spectrum: Spectrum, rho0) -> np.ndarray:
-    r"""Diagonal ensemble :math:`\rho_{DE} = \sum_\epsilon \Pi(\epsilon)\,\rho_0\,\Pi(\epsilon)` (computational basis).
+def diagonal_ensemble(spectrum: Spectrum, rho0, *, basis: str = "computational") -> np.ndarray:
+    r"""Diagonal ensemble :math:`\rho_{DE} = \sum_\epsilon \Pi(\epsilon)\,\rho_0\,\Pi(\epsilon)`.
 
     The infinite-time average of the isolated evolution: coherences between different levels dephase,
     those inside a degenerate level (same energy) do not, so they are kept. Levels are the spectrum's
-    (``spectrum.level_index``, grouped with its ``level_tol``).
+    (``spectrum.level_index``, grouped with its ``level_tol``). ``basis="computational"`` returns the
+    ``(d, d)`` matrix, ``basis="eigen"`` the ``(n, n)`` matrix in the eigenbasis (block diagonal over levels;
+    no ``d x d`` array when the spectrum is one sector).
     """
+    _checks.check_choice("basis", basis, ("computational", "eigen"))
     X = _state_eig(spectrum, rho0)
     li = spectrum.level_index
     X = np.where(li[:, None] == li[None, :], X, 0.0)
-    rho = spectrum.from_eigenbasis(X)
-    return 0.5 * (rho + rho.conj().T)
+    X = 0.5 * (X + X.conj().T)
+    return X if basis == "eigen" else spectrum.from_eigenbasis(X)
 
 
 def trace_distance(rho, sigma) -> float:

@@ -42,7 +42,7 @@ import scipy.stats as st
 
 from . import _checks
 from .davies import DaviesGenerator, _as_list
-from .dynamics import log_times, trace_distance, unitary_expect
+from .dynamics import diagonal_ensemble, log_times, trace_distance, unitary_expect
 from .models import SpinChain
 from .spectrum import Spectrum, diagonalize
 
@@ -584,8 +584,9 @@ class TwoStepResult:
         With the bath at each :math:`\lambda`.
     initial_value, de_value, gibbs_value : float
         :math:`\langle O\rangle` at :math:`t = 0`, in the diagonal ensemble
-        :math:`\sum_\epsilon\Pi(\epsilon)\rho_0\Pi(\epsilon)` (the first plateau; evaluated in the eigenbasis,
-        not from the trajectories) and in the Gibbs state (the second).
+        :math:`\sum_\epsilon\Pi(\epsilon)\rho_0\Pi(\epsilon)` (the first plateau; from
+        :func:`~davies_mb.diagonal_ensemble` in the eigenbasis, not from the trajectories) and in the Gibbs state
+        (the second).
     t_dephasing : ndarray (n_strengths,); t_dephasing_isolated : float
         First time :math:`|\langle O\rangle - O_{DE}|` falls to :math:`1/e` of its initial value.
     t_bath : ndarray (n_strengths,)
@@ -668,13 +669,11 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     iso = unitary_expect(spec, [O], rho0, times)[0]
     me = gen1.mode_expansion([O], rho0)
     dav = np.array([np.real(me.evaluate(times, lam)[0]) for lam in _progress(lams, progress, "two-step")])
-    # plateaus in the eigenbasis ((n, n) matrices only): the diagonal ensemble keeps the blocks of X0 inside
-    # levels, sum_eps Pi(eps) rho0 Pi(eps) (the same as dm.diagonal_ensemble), the Gibbs state is diagonal
+    # plateaus in the eigenbasis ((n, n) matrices only): the diagonal ensemble, and the (diagonal) Gibbs state
     X0 = gen1._to_eig_state(rho0)
     Oe = spec.to_eigenbasis(O)
-    li = spec.level_index
     o0 = float(np.real(np.sum(Oe.T * X0)))
-    ode = float(np.real(np.sum(np.where(li[:, None] == li[None, :], Oe.T * X0, 0.0))))
+    ode = float(np.real(np.sum(Oe.T * diagonal_ensemble(spec, rho0, basis="eigen"))))
     p = spec.gibbs_weights(gen1.beta)
     og = float(np.real(np.diagonal(Oe)) @ p)
     with warnings.catch_warnings():

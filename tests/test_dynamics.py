@@ -184,3 +184,16 @@ def test_bad_input_messages():
         dm.trace_distance(np.eye(2) / 2, np.eye(3) / 3)
     with pytest.raises(ValueError, match="neel"):
         dm.product_state(4, "sideways")
+
+
+def test_diagonal_ensemble_in_the_eigenbasis_of_a_sector(rng):
+    """basis="eigen" gives the (n, n) matrix: V X V^dag is the computational-basis result."""
+    chain = dm.xxz(6, 0.5)
+    spec = dm.diagonalize(chain, sector=dict(sz=0))
+    psi = dm.product_state(6, "neel")
+    X = dm.diagonal_ensemble(spec, psi, basis="eigen")
+    assert X.shape == (spec.n, spec.n)
+    V = spec.vectors
+    assert_allclose(V @ X @ V.conj().T, dm.diagonal_ensemble(spec, psi), atol=1e-13)
+    with pytest.raises(ValueError, match="basis"):
+        dm.diagonal_ensemble(spec, psi, basis="fourier")
