@@ -120,7 +120,7 @@ class ModeExpansion:
     def evaluate(self, times, strength: float) -> np.ndarray:
         """The expectation values at ``times`` for coupling ``strength``: shape ``(n_ops, len(times))``."""
         t = _check_times(times)
-        lam2 = float(strength) ** 2
+        lam2 = _checks.check_positive("strength", strength) ** 2
         z = -1j * self.frequencies + lam2 * self.rates
         out = np.zeros((self.amplitudes.shape[0], t.size), dtype=complex)
         step = max(1, _CHUNK // max(1, 4 * t.size))  # modes per chunk: bounds the (modes, times) temporary

@@ -95,10 +95,28 @@ class PowerLawFit:
         return f"t = {self.prefactor:.4g} * lambda^({self.exponent:.6f} +- {self.stderr:.1e})"
 
 
+def _check_strengths(strengths) -> np.ndarray:
+    try:
+        lams = np.atleast_1d(np.asarray(strengths, dtype=float))
+    except (TypeError, ValueError):
+        lams = None
+    if lams is None or lams.ndim != 1 or lams.size == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError(f"strengths must be a non-empty 1-d sequence of positive numbers, got {strengths!r}")
+    return lams
+
+
+def _check_n_times(n_times) -> int:
+    if isinstance(n_times, bool) or not isinstance(n_times, (int, np.integer)) or n_times < 10:
+        raise ValueError(f"n_times must be an integer >= 10 (points per trajectory), got {n_times!r}")
+    return int(n_times)
+
+
 def fit_power_law(strengths, times) -> PowerLawFit:
     r"""Fit :math:`\ln t = \ln c + p\ln\lambda` (``scipy.stats.linregress``) over the finite positive times."""
     x = np.asarray(strengths, dtype=float)
     y = np.asarray(times, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"strengths and times must be 1-d arrays of the same length, got shapes {x.shape} and {y.shape}")
     ok = np.isfinite(y) & (y > 0) & (x > 0)
     if ok.sum() < 2:
         return PowerLawFit(np.nan, np.nan, np.nan, int(ok.sum()))
@@ -434,9 +452,9 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         says how far it stays from Gibbs, and a warning is issued.
     """
     _checks.check_choice("method", method, _METHODS)
-    lams = np.atleast_1d(np.asarray(strengths, dtype=float))
-    if lams.ndim != 1 or lams.size == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
-        raise ValueError(f"strengths must be a non-empty 1-d sequence of positive numbers, got {strengths!r}")
+    lams = _check_strengths(strengths)
+    n_times = _check_n_times(n_times)
+    t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
     if not (0 < epsilon < 1):
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
     spec, chain = _spectrum_of(system, sector)
@@ -450,7 +468,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     if observables is None:
         observables = _default_observables(spec, chain, couplings)
     names = list(observables)
-    ops = [observables[n] for n in names]
+    # Hermitian observables only: the trajectories, fits and final values are real numbers
+    ops = [_checks.as_operator(f"observables[{n!r}]", observables[n], spec.dim) for n in names]
     width = float(spec.energies[-1] - spec.energies[0]) or 1.0
 
     n = lams.size
@@ -655,16 +674,22 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     bath: the same dephasing (independent of :math:`\lambda`), a plateau at :math:`O_{DE}`, then relaxation
     to :math:`\mathrm{tr}(O e^{-\beta H})/Z` on :math:`t_{eq}\propto\lambda^{-2}`.
     """
+    lams = _check_strengths(strengths)
+    n_times = _check_n_times(n_times)
+    t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
+    t_min = _checks.check_positive("t_min", t_min)
     spec, chain = _spectrum_of(system, sector)
     rho0 = _initial_density(initial, spec, chain)
-    lams = np.atleast_1d(np.asarray(strengths, dtype=float))
-    if lams.ndim != 1 or lams.size == 0 or np.any(lams <= 0):
-        raise ValueError(f"strengths must be a non-empty 1-d sequence of positive numbers, got {strengths!r}")
     O = _checks.as_operator("observable", observable, spec.dim)
     gen1 = DaviesGenerator(spec, couplings, bath, strength=1.0)
     gap1 = gen1.gap()
     if gap1 <= 0:
         raise ValueError("the generator has no relaxation (gap = 0): choose couplings that thermalize the chain")
+    kdim = gen1.kernel_dimension()
+    if kdim > 1:
+        _checks.warn(f"the bath leaves {kdim} stationary states (a conserved quantity survives, see dm.recognize): "
+                     "the observable ends at the restricted equilibrium, not at the Gibbs value; t_bath measures "
+                     "the approach to the Gibbs value and may be infinite")
     times = log_times(t_min, t_max_factor / (gap1 * lams.min() ** 2), n_times)
     iso = unitary_expect(spec, [O], rho0, times)[0]
     me = gen1.mode_expansion([O], rho0)

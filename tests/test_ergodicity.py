@@ -270,3 +270,22 @@ def test_periodic_integrable_chain_scans_the_local_charge_q4():
     assert_allclose(res.final_values["Q4"], np.trace(Q4 @ g).real, atol=1e-10)
     assert_allclose(res.trajectories["Q4"][:, -1], res.final_values["Q4"], atol=1e-8)
     assert np.all(res.t_fit["Q4"] <= res.t_gap * (1 + 1e-6))
+
+
+def test_more_bad_input(chain6):
+    A = chain6.parse_operator("x0+z1")
+    with pytest.raises(ValueError, match="n_times"):
+        dm.teq_scan(chain6, A, BATH, [0.1], n_times=2.5)
+    with pytest.raises(ValueError, match="strengths"):
+        dm.teq_scan(chain6, A, BATH, "abc")
+    with pytest.raises(ValueError, match="not Hermitian"):  # trajectories are reported as real numbers
+        dm.teq_scan(chain6, A, BATH, [0.1], observables={"x": np.triu(np.ones((64, 64)))})
+    with pytest.raises(ValueError, match="strengths"):
+        dm.two_step_relaxation(chain6, A, BATH, [float("nan")], chain6.pauli("z", 0))
+    with pytest.raises(ValueError, match="same length"):
+        fit_power_law([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.warns(UserWarning, match="stationary states"):  # sigma^z_0 conserves S^z
+        dm.two_step_relaxation(chain6, chain6.pauli("z", 0), BATH, [0.1], chain6.pauli("x", 1), n_times=50)
+    me = dm.DaviesGenerator(dm.diagonalize(chain6), A, BATH).mode_expansion([A], np.eye(64) / 64)
+    with pytest.raises(ValueError, match="strength"):
+        me.evaluate([1.0], -0.1)
