@@ -779,6 +779,8 @@ class DaviesGenerator:
             raise TypeError(f"spectrum must be a davies_mb.Spectrum (from dm.diagonalize), got {type(spectrum).__name__}")
         self.spectrum = spectrum
         A_eig, baths = couplings_in_eigenbasis(spectrum, couplings, bath)
+        if not isinstance(lamb_shift, (bool, np.bool_)):
+            raise TypeError(f"lamb_shift must be True or False, got {lamb_shift!r}")
         self._core = _Core(spectrum, A_eig, baths, bool(lamb_shift))
 
     # -- construction helpers ----------------------------------------------------------------------

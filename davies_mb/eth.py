@@ -646,7 +646,14 @@ def _restricted_op(op, rows, dim):
     op = _checks.as_operator("op", op, dim)
     op = sp.csr_array(op) if not sp.issparse(op) else op
     if rows is not None:
-        op = op[rows][:, rows]
+        band = op[rows]
+        inside = band[:, rows]
+        total = float(abs(band).sum())
+        if total - float(abs(inside).sum()) > 1e-12 * max(total, 1e-300):
+            raise ValueError("op does not conserve total S^z (it connects the S^z sector to others): its "
+                             "eigenstate matrix elements inside the sector would be incomplete; use an operator "
+                             "that commutes with S^z, e.g. z0*z1 or x0*x1+y0*y1")
+        op = inside
     return op
 
 
@@ -1053,7 +1060,7 @@ def quench(chain, state, ops, times, sz="auto") -> QuenchResult:
     psi = np.asarray(state)
     if psi.ndim != 1 or psi.size != chain.dim:
         raise ValueError(f"state must be a state vector of length 2**L = {chain.dim}, got shape {psi.shape}")
-    if abs(np.linalg.norm(psi) - 1) > 1e-8:
+    if not abs(np.linalg.norm(psi) - 1) <= 1e-8:  # also catches NaN
         raise ValueError(f"state must be normalized, got norm {np.linalg.norm(psi):.12g}")
     ops = list(ops) if isinstance(ops, (list, tuple)) else [ops]
     ops = [_checks.as_operator(f"ops[{i}]", o, chain.dim) for i, o in enumerate(ops)]
@@ -1089,8 +1096,9 @@ def quench(chain, state, ops, times, sz="auto") -> QuenchResult:
             diag[i] += w * float(np.real(np.sum(same * np.outer(ce.conj(), ce) * Oe)))
         labels.append(label)
         weights.append(w)
-    if abs(sum(weights) - 1) > 1e-8:  # pragma: no cover - the sectors span the S^z sector
-        raise RuntimeError(f"sector weights add up to {sum(weights)}")
+    if abs(sum(weights) - 1) > 1e-8:
+        raise ValueError(f"the state has weight {sum(weights):.3g} in the S^z = {sz} sector (not 1): pass the sz of "
+                         "the state, or sz='auto'")
     return QuenchResult(times=t, values=values, diagonal=diag, energy=energy, sectors=tuple(labels),
                         weights=np.array(weights))
 

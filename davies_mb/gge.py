@@ -135,12 +135,14 @@ def _check_state(state, d):
             raise ValueError(f"initial_state has length {s.shape[0]} but the charges act on dimension {d}; "
                              "pass a state of the same chain")
         nrm = float(np.linalg.norm(s))
-        if abs(nrm - 1) > 1e-8:
+        if not abs(nrm - 1) <= 1e-8:  # also catches NaN
             raise ValueError(f"initial_state is not normalized (norm {nrm:.12g}); pass psi / np.linalg.norm(psi)")
         return s, True
     if s.ndim != 2 or s.shape != (d, d):
         raise ValueError(f"initial_state must be a vector of length {d} or a ({d}, {d}) density matrix, "
                          f"got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("initial_state contains NaN or infinite entries")
     _checks.check_hermitian("initial_state", s)
     tr = float(np.real(np.trace(s)))
     if abs(tr - 1) > 1e-8:
@@ -258,6 +260,9 @@ def gge(charges, initial_state, *, hamiltonian=None, tol: float = 1e-10, maxiter
         k = int(np.flatnonzero(spread == 0)[0])
         raise ValueError(f"charges[{k}] is a multiple of the identity; drop it (it fixes no multiplier)")
     x = (q - targets[:, None]) / spread[:, None]  # standardized constraints, shape (m, d)
+    if np.linalg.matrix_rank(q - q.mean(axis=1, keepdims=True), tol=1e-9 * np.sqrt(q.shape[1])) < len(charges):
+        raise ValueError("the charges are linearly dependent (together with the identity): their multipliers are "
+                         "not determined; drop the redundant ones (e.g. H and 2H, or S^z and its sector projectors)")
 
     def weights(lam):
         a = -lam @ x
@@ -342,9 +347,12 @@ def free_fermion_gge(occupation_operators, occupations) -> GGEResult:
     n = np.asarray(occupations, dtype=float)
     if n.shape != (len(ops),):
         raise ValueError(f"occupations must have one entry per operator ({len(ops)}), got shape {n.shape}")
+    if not np.all(np.isfinite(n)):
+        raise ValueError("occupations contain NaN or infinite values")
     if np.any(n < -1e-12) or np.any(n > 1 + 1e-12):
         raise ValueError(f"occupations must lie in [0, 1], got min {n.min():.3g}, max {n.max():.3g}")
     n = np.clip(n, 0.0, 1.0)
+    ops = [sp.csr_array(Nk) for Nk in ops]  # dense projectors are accepted too
     one = sp.identity(d, format="csr")
     rho = sp.csr_array(one)
     for nk, Nk in zip(n, ops):
@@ -391,14 +399,14 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
         raise ValueError(f"energy={E!r} is outside the open range ({emin:.6g}, {emax:.6g}) of thermal energies")
     if number is None:
         def f(b):
-            return modes.constant + eps @ thermal_occupations(modes, b) - E
+            return modes.constant + eps @ thermal_occupations(modes, b, large_L=True) - E
         b_lo, b_hi = -1.0, 1.0
         while f(b_lo) < 0:
             b_lo *= 2
         while f(b_hi) > 0:
             b_hi *= 2
         beta = opt.brentq(f, b_lo, b_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
-        n = thermal_occupations(modes, beta)
+        n = thermal_occupations(modes, beta, large_L=True)
         return dict(beta=float(beta), mu=0.0, occupations=n, residual=float(abs(f(beta))))
     if modes.model != "xx":
         raise ValueError("number= applies to the XX chain (the Ising chain conserves no fermion number)")
@@ -411,7 +419,7 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
         if b == 0:
             return 0.0  # N = L/2 only; handled by the caller's bracket
         def h(m):
-            return thermal_occupations(modes, b, m).sum() - N
+            return thermal_occupations(modes, b, m, large_L=True).sum() - N
         # N(mu) increases with mu for beta > 0 and decreases for beta < 0: widen until the sign changes
         lo, hi = float(eps.min()) - 1.0, float(eps.max()) + 1.0
         while np.sign(h(lo)) == np.sign(h(hi)):
@@ -421,7 +429,7 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
         return opt.brentq(h, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
 
     def e_of(b):
-        n = thermal_occupations(modes, b, mu_of(b))
+        n = thermal_occupations(modes, b, mu_of(b), large_L=True)
         return modes.constant + eps @ n - E
 
     # E(beta) at fixed N decreases with beta; beta = 0 needs mu -> +-inf unless N = L/2, so bracket
@@ -439,7 +447,7 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
         raise ValueError(f"no Gibbs state with energy {E!r} and number {N!r} (brackets {b_lo}, {b_hi})")
     beta = opt.brentq(e_of, b_lo, b_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     mu = mu_of(beta)
-    n = thermal_occupations(modes, beta, mu)
+    n = thermal_occupations(modes, beta, mu, large_L=True)
     r = np.array([abs(modes.constant + eps @ n - E), abs(n.sum() - N)])
     if r.max() > 1e-8 * max(1.0, abs(E)):
         raise RuntimeError(f"free_fermion_gibbs: (beta, mu) did not converge (residual {r})")

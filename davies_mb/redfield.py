@@ -310,6 +310,8 @@ class RedfieldGenerator:
             )
         self.spectrum = spectrum
         A_eig, baths = couplings_in_eigenbasis(spectrum, couplings, bath)
+        if not isinstance(lamb_shift, (bool, np.bool_)):
+            raise TypeError(f"lamb_shift must be True or False, got {lamb_shift!r}")
         self._core = _Core(spectrum, A_eig, baths, bool(lamb_shift))
 
     # -- construction helpers ----------------------------------------------------------------------

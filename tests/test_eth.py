@@ -435,3 +435,15 @@ def test_dephasing_time_nearly_independent_of_L_for_the_chaotic_chain():
                        [eth.symmetrize(chain, chain.op("z", 0) @ chain.op("z", 1))], times)
         td[L] = eth.dephasing_time(times, q.values[0], q.diagonal[0])
     assert abs(td[16] - td[10]) / td[10] < 0.2, td
+
+
+def test_review_bad_input():
+    """Operators that change S^z, NaN states and a wrong sz are refused (review findings)."""
+    ch = dm.xxz(8, 0.55, j2=0.5, bc="periodic")
+    with pytest.raises(ValueError, match="does not conserve total S\\^z"):
+        dm.eth.diagonal_eth(ch, ch.pauli("x", 0), 0)
+    neel = dm.product_state(8, "neel")
+    with pytest.raises(ValueError, match="normalized"):
+        dm.eth.quench(ch, neel * np.nan, [ch.pauli("z", 0)], [0.0, 1.0], sz=0)
+    with pytest.raises(ValueError, match="weight"):
+        dm.eth.quench(ch, neel, [ch.pauli("z", 0)], [0.0, 1.0], sz=1)

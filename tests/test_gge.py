@@ -267,3 +267,31 @@ def test_cli_gge(capsys):
     assert main(["gge", "--model", "xx", "--L", "60", "--ed-L", "6", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["beta"] < 0 and "diagonal_ensemble_ed" in out  # the tilted state is a negative-temperature one
+
+
+def test_review_bad_input():
+    """NaN states and occupations, dependent charges, dense projectors (review findings)."""
+    import davies_mb.integrable as ig
+    from davies_mb.gge import free_fermion_gge
+
+    chain = dm.xxz(6, 0.5)
+    psi = dm.product_state(6, "neel")
+    with pytest.raises(ValueError, match="not normalized"):
+        dm.gge([chain.hamiltonian()], psi * np.nan)
+    with pytest.raises(ValueError, match="linearly dependent"):
+        dm.gge([chain.hamiltonian(), 2 * chain.hamiltonian()], psi)
+    ops, modes = ig.mode_occupation_operators("xx", 4, "open")
+    n = np.array([0.2, 0.4, 0.6, 0.9])
+    dense = free_fermion_gge([o.toarray() for o in ops], n)
+    sparse = free_fermion_gge(ops, n)
+    np.testing.assert_allclose(dense.rho, sparse.rho, atol=1e-14)
+    with pytest.raises(ValueError, match="NaN"):
+        free_fermion_gge(ops, np.array([np.nan, 0.1, 0.1, 0.1]))
+    with pytest.raises(ValueError, match="NaN"):
+        ig.gaussian_correlations(modes, np.array([np.nan, 0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="mu"):
+        ig.thermal_occupations(modes, 1.0, mu=np.nan)
+    with pytest.warns(UserWarning, match="parity sector"):
+        ig.thermal_occupations(ig.xx_modes(4, "periodic"), 1.0)
+    with pytest.raises(ValueError, match="j = 0"):
+        ig.xxz_charge(6, 3, 0.5, j=0.0)
