@@ -7,6 +7,7 @@ everywhere: the argument's name, what it got, and what to do instead.
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -19,13 +20,41 @@ __all__ = [
     "check_positive",
     "check_choice",
     "check_memory",
+    "check_memory_total",
+    "memory_limit",
     "dense_bytes",
     "MEMORY_LIMIT_BYTES",
 ]
 
-#: Default ceiling for one dense allocation made on the user's behalf (bytes). The machines this
-#: project targets have 24 GiB; a single array above ~12 GiB leaves no room for the work around it.
+#: Default ceiling for the peak memory of one computation made on the user's behalf (bytes). The machines
+#: this project targets have 24 GiB; a peak above ~12 GiB leaves no room for the work around it.
+#: Override with the environment variable ``DAVIES_MB_MEMORY_LIMIT`` (bytes, or e.g. "8GiB", "500MB").
 MEMORY_LIMIT_BYTES = 12 * 2**30
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def memory_limit() -> int:
+    """The peak-memory ceiling in bytes: ``DAVIES_MB_MEMORY_LIMIT`` if set, else :data:`MEMORY_LIMIT_BYTES`.
+
+    Read at call time (no global state), so a test or a user can lower it for one run.
+    """
+    import os
+
+    text = os.environ.get("DAVIES_MB_MEMORY_LIMIT", "").strip()
+    if not text:
+        return MEMORY_LIMIT_BYTES
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)", text)
+    if m is None or m.group(2).upper() not in _UNITS:
+        raise ValueError(
+            f"DAVIES_MB_MEMORY_LIMIT must be a number of bytes with an optional unit (B, KB, MB, GB, KiB, MiB, "
+            f"GiB), e.g. '8GiB', got {text!r}"
+        )
+    value = float(m.group(1)) * _UNITS[m.group(2).upper()]
+    if not value > 0:
+        raise ValueError(f"DAVIES_MB_MEMORY_LIMIT must be > 0, got {text!r}")
+    return int(value)
 
 
 def _describe(x) -> str:
@@ -74,7 +103,7 @@ def dense_bytes(shape, dtype=np.complex128) -> int:
 
 def check_memory(what: str, shape, dtype=np.complex128, *, limit: int | None = None, hint: str = "") -> None:
     """Refuse a dense allocation that would not fit, with the estimate and a way out."""
-    limit = MEMORY_LIMIT_BYTES if limit is None else limit
+    limit = memory_limit() if limit is None else limit
     need = dense_bytes(shape, dtype)
     if need > limit:
         raise MemoryError(
@@ -82,6 +111,38 @@ def check_memory(what: str, shape, dtype=np.complex128, *, limit: int | None = N
             f"({need / 2**30:.1f} GiB), above the limit of {limit / 2**30:.1f} GiB. "
             + (hint or "Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
         )
+
+
+def check_memory_total(what: str, arrays, *, limit: int | None = None, hint: str = "") -> int:
+    """Refuse a computation whose arrays held at the same time would not fit; return the estimate (bytes).
+
+    Parameters
+    ----------
+    what : str
+        The computation, as the user would name it ("diagonalizing a 2^20 Hamiltonian").
+    arrays : iterable of (shape, dtype) or int
+        Every array the computation holds at its peak (an int is a number of bytes, for workspaces).
+    """
+    limit = memory_limit() if limit is None else limit
+    need = 0
+    parts = []
+    for a in arrays:
+        if isinstance(a, numbers.Integral):
+            b = int(a)
+        else:
+            shape, dtype = a
+            b = dense_bytes(shape, dtype)
+        need += b
+        parts.append(b)
+    if need > limit:
+        biggest = max(parts) if parts else 0
+        raise MemoryError(
+            f"{what} would need about {need / 2**30:.2f} GiB at its peak ({len(parts)} arrays, the largest "
+            f"{biggest / 2**30:.2f} GiB), above the limit of {limit / 2**30:.2f} GiB "
+            "(set DAVIES_MB_MEMORY_LIMIT to change it). "
+            + (hint or "Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
+        )
+    return need
 
 
 def as_operator(name: str, op, dim: int | None = None, *, hermitian: bool = True, allow_sparse: bool = True):
