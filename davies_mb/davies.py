@@ -63,7 +63,6 @@ _MATRIX_FREE_BYTES = 3 * 2**30  # a nu = 0 block larger than this is never store
 # Largest error amplification exp(beta * span / 2) accepted for eigenvector (mode) expansions of states:
 # 1e4 keeps them at ~1e-12 absolute; beyond it (low temperature) kernels and dynamics use the physical frame.
 _MAX_AMPLIFICATION = 1e4
-_DENSE_EXPM = 400  # the physical nu = 0 block up to this size is propagated by one dense expm per time
 _DENSE_CHECK = 2000  # check() compares one evolution with a dense expm up to this nu = 0 block size
 
 
@@ -446,6 +445,12 @@ class _Core:
     def w0(self):
         """Eigen-decomposition of the nu = 0 block: (mu, Q, Qinv) with M = Q diag(mu) Qinv."""
         if self._w0 is None:
+            D0 = self.I0.size
+            dtype = np.float64 if (self.hermitian and self.real) else np.complex128
+            _checks.check_memory_total(
+                "the eigen-decomposition of the Davies generator's zero-frequency block",
+                [((D0, D0), dtype)] * (3 if self.hermitian else 5),
+                hint="Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
             M = self.block(self.I0, self.J0)
             self._w0_matrix = M
             if self.hermitian:
@@ -637,30 +642,51 @@ class _Core:
     def propagate_w0(self, y0, taus):
         r"""Yield :math:`e^{\tau M} y_0` (physical frame) for each of ``taus`` (any order, >= 0).
 
-        :math:`\tau = \lambda^2 t`: the nu = 0 block has no Hamiltonian part. Steps from the previous
-        (sorted) time with ``scipy.sparse.linalg.expm_multiply`` when :math:`\|M\Delta\tau\|_1` is small,
-        and with a dense ``scipy.linalg.expm`` when it is large or the block is small: both are backward
-        stable, so the populations stay accurate to round-off at any temperature.
+        :math:`\tau = \lambda^2 t`: the nu = 0 block has no Hamiltonian part. A ladder of propagators
+        :math:`E_k = e^{2^k\tau_0 M}` (:math:`\tau_0 = 1/\|M\|_1`; one ``scipy.linalg.expm``, then squarings, built
+        once per generator and extended on demand) turns every time into at most :math:`\log_2(\tau/\tau_0)`
+        matrix-vector products: :math:`\tau = n\tau_0 + r` with the binary digits of :math:`n` selecting the
+        :math:`E_k` and the remainder :math:`r < \tau_0` from ``scipy.sparse.linalg.expm_multiply``. Every
+        factor is a backward-stable exponential of the physical matrix (no Boltzmann weight divided by), so
+        populations stay accurate to round-off at any temperature, and a scan that probes hundreds of times
+        (tail fits, distance crossings) costs matrix-vector products, not one ``expm`` per time.
         """
         M = self.w0_phys()
-        D0 = M.shape[0]
         taus = np.asarray(taus, dtype=float)
-        order = np.argsort(taus, kind="stable")
-        norm1 = float(np.max(np.sum(np.abs(M), axis=0))) if D0 else 0.0
-        out = {}
-        y = np.asarray(y0, dtype=np.result_type(M.dtype, np.asarray(y0).dtype))
-        t_prev = 0.0
-        for k in order:
-            dt = taus[k] - t_prev
-            if dt > 0:
-                if D0 <= _DENSE_EXPM or norm1 * dt > 0.25 * D0:
-                    y = sla.expm(M * dt) @ y
-                else:
-                    y = spla.expm_multiply(M * dt, y, traceA=np.trace(M) * dt)
-                t_prev = taus[k]
-            out[k] = y
-        for k in range(taus.size):
-            yield out.pop(k) if k in out else y0
+        y0 = np.asarray(y0, dtype=np.result_type(M.dtype, np.asarray(y0).dtype))
+        if taus.size == 0:
+            return
+        tau0, ladder = self._ladder(float(np.max(taus)))
+        for tau in taus:
+            n = int(tau // tau0)
+            r = tau - n * tau0
+            y = spla.expm_multiply(M * r, y0, traceA=np.trace(M) * r) if r > 0 else y0
+            k = 0
+            while n:
+                if n & 1:
+                    y = ladder[k] @ y
+                n >>= 1
+                k += 1
+            yield y
+
+    def _ladder(self, tau_max: float):
+        """``(tau0, [E_0, E_1, ...])`` with ``E_k = expm(2^k tau0 M)``, long enough for ``tau_max``."""
+        M = self.w0_phys()
+        if getattr(self, "_ladder_cache", None) is None:
+            norm1 = float(np.max(np.sum(np.abs(M), axis=0))) if M.size else 0.0
+            tau0 = 1.0 / max(norm1, 1e-300)
+            self._ladder_cache = (tau0, [sla.expm(M * tau0)])
+        tau0, ladder = self._ladder_cache
+        need = max(1, int(np.floor(tau_max / tau0)).bit_length())
+        if need > len(ladder):
+            D0 = M.shape[0]
+            _checks.check_memory_total(
+                f"the propagator ladder of the zero-frequency block ({need} matrices of {D0} x {D0}, for times up "
+                f"to lambda^2 t = {tau_max:.3g})", [((D0, D0), M.dtype)] * (need + 4),
+                hint="Use a symmetry sector or a smaller system, or shorter times.")
+            while len(ladder) < need:
+                ladder.append(ladder[-1] @ ladder[-1])
+        return tau0, ladder
 
     # -- Bohr classes ------------------------------------------------------------------------------
     def classes(self):
