@@ -55,6 +55,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from . import _checks
+from .spectrum import eigh_peak_arrays
 
 __all__ = [
     "MEAN_R",
@@ -343,7 +344,12 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, rea
             P = sector_basis(chain.L, sz=sz, **lab, space="sz")
         else:
             P = sector_basis(chain.L, **lab, space="full")
-        _checks.check_memory(f"the sector {label} Hamiltonian", (P.shape[1],) * 2, P.dtype)
+        D = P.shape[1]
+        dt = np.float64 if (use_rk or not np.iscomplexobj(P.data)) else np.complex128
+        arrays = eigh_peak_arrays(D, dt)
+        _checks.check_memory_total(f"diagonalizing the sector {label} of the L={chain.L} chain (dimension {D})",
+                                   arrays if vectors else arrays[:2] + arrays[3:],
+                                   hint="Use a smaller L (every fully resolved sector is diagonalized densely).")
         Hs = _sector_hamiltonian(chain, label)  # = P^dag H P, from the representatives
         if use_rk and np.iscomplexobj(P.data) and "k" in label:
             F = _rk_real_basis(P, states, chain.L)
@@ -1057,11 +1063,10 @@ def quench(chain, state, ops, times, sz="auto") -> QuenchResult:
     from .spectrum import diagonalize
 
     chain = _check_chain(chain)
-    psi = np.asarray(state)
-    if psi.ndim != 1 or psi.size != chain.dim:
-        raise ValueError(f"state must be a state vector of length 2**L = {chain.dim}, got shape {psi.shape}")
-    if not abs(np.linalg.norm(psi) - 1) <= 1e-8:  # also catches NaN
-        raise ValueError(f"state must be normalized, got norm {np.linalg.norm(psi):.12g}")
+    psi = _checks.check_density_matrix("state", state, chain.dim)
+    if psi.ndim != 1:
+        raise ValueError(f"state must be a state vector of length 2**L = {chain.dim} (quench evolves pure states), "
+                         f"got shape {psi.shape}")
     ops = list(ops) if isinstance(ops, (list, tuple)) else [ops]
     ops = [_checks.as_operator(f"ops[{i}]", o, chain.dim) for i, o in enumerate(ops)]
     t = np.asarray(times, dtype=float)

@@ -121,36 +121,10 @@ def _check_charges(charges):
 
 
 def _check_state(state, d):
-    if sp.issparse(state):
-        state = state.toarray()
-    if not (isinstance(state, np.ndarray) or hasattr(state, "__array__") or isinstance(state, (list, tuple))):
-        raise TypeError(f"initial_state must be a state vector or a density matrix, got {type(state).__name__}")
-    s = np.asarray(state)
-    if not np.issubdtype(s.dtype, np.number):
-        raise TypeError(f"initial_state must be numeric, got dtype {s.dtype}")
-    if s.ndim == 2 and 1 in s.shape and s.size == d:
-        s = s.ravel()
-    if s.ndim == 1:
-        if s.shape[0] != d:
-            raise ValueError(f"initial_state has length {s.shape[0]} but the charges act on dimension {d}; "
-                             "pass a state of the same chain")
-        nrm = float(np.linalg.norm(s))
-        if not abs(nrm - 1) <= 1e-8:  # also catches NaN
-            raise ValueError(f"initial_state is not normalized (norm {nrm:.12g}); pass psi / np.linalg.norm(psi)")
-        return s, True
-    if s.ndim != 2 or s.shape != (d, d):
-        raise ValueError(f"initial_state must be a vector of length {d} or a ({d}, {d}) density matrix, "
-                         f"got shape {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("initial_state contains NaN or infinite entries")
-    _checks.check_hermitian("initial_state", s)
-    tr = float(np.real(np.trace(s)))
-    if abs(tr - 1) > 1e-8:
-        raise ValueError(f"initial_state has trace {tr:.12g}, not 1; pass rho / np.trace(rho)")
-    lo = float(np.linalg.eigvalsh(s).min())
-    if lo < -1e-8:
-        raise ValueError(f"initial_state is not positive semidefinite (smallest eigenvalue {lo:.3g})")
-    return s, False
+    s = _checks.check_density_matrix("initial_state", state, d)
+    if sp.issparse(s):
+        s = s.toarray()
+    return s, s.ndim == 1
 
 
 def _expect(op, s, is_vec):
@@ -168,10 +142,20 @@ def _commutator_norm(A, B) -> float:
 def _joint_eigenbasis(charges, tol):
     """Joint eigenvectors of commuting Hermitian charges, by refining eigenspaces charge by charge."""
     d = charges[0].shape[0]
-    _checks.check_memory("the joint eigenbasis of the charges", (d, d))
-    dense = [Q.toarray() if sp.issparse(Q) else np.asarray(Q) for Q in charges]
-    cplx = any(np.iscomplexobj(Q) and np.any(Q.imag) for Q in dense)
-    V = np.eye(d, dtype=complex if cplx else float)
+    cplx = any(np.iscomplexobj(Q.data if sp.issparse(Q) else Q) and np.any((Q.data if sp.issparse(Q) else Q).imag)
+               for Q in charges)
+    dt = np.complex128 if cplx else np.float64
+    # held at once: every charge densified, the basis V, and one refinement step's B, M, U and B @ U
+    _checks.check_memory_total(f"the joint eigenbasis of {len(charges)} charges of dimension {d}",
+                               [((d, d), dt)] * (len(charges) + 5),
+                               hint="Use the charges inside one symmetry sector, or free_fermion_gge for "
+                                    "free-fermion mode occupations.")
+    # a complex charge whose imaginary part vanishes is taken real: no ComplexWarning when V is real
+    dense = []
+    for Q in charges:
+        Q = Q.toarray() if sp.issparse(Q) else np.asarray(Q)
+        dense.append(Q if cplx or not np.iscomplexobj(Q) else np.ascontiguousarray(Q.real))
+    V = np.eye(d, dtype=dt)
     groups = [np.arange(d)]
     for Q in dense:
         scale = max(1.0, float(np.max(np.abs(Q))))
