@@ -447,7 +447,7 @@ def cmd_gge(a) -> int:
                     "SzSz": float(np.real((C[i, i] - 0.5) * (C[i + 1, i + 1] - 0.5) - abs(C[i, i + 1]) ** 2))}
 
         out = {"model": "xx", "bc": "open", "L": L, "theta": a.theta, "theta_odd": th_odd, "hz": a.hz, "energy_density": energy / L,
-               "beta": gib["beta"], "mu": gib["mu"], "central_bond": i, "gge": obs(ig.gaussian_correlations(m, n)),
+               "beta": gib["beta"], "mu": gib["mu"], "beta_mu": gib["beta_mu"], "central_bond": i, "gge": obs(ig.gaussian_correlations(m, n)),
                "gibbs": obs(ig.gaussian_correlations(m, gib["occupations"]))}
         if a.ed_L:
             ch = dm.xx(a.ed_L, hz=a.hz)
