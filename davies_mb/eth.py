@@ -618,12 +618,16 @@ def level_statistics(source, *, chain=None, discard: float = 0.1) -> LevelStatis
 
 
 def sector_level_statistics(chain, sz=0, *, discard: float = 0.1) -> LevelStatistics:
-    r"""Gap-ratio statistics pooled over all fully resolved sectors of a chain at total :math:`S^z` = ``sz``.
+    r"""Gap-ratio statistics pooled over the independent fully resolved sectors of a chain at total :math:`S^z` = ``sz``.
 
-    Every sector of :func:`fully_resolved_sectors` is built and diagonalized (eigenvalues only, real
-    arithmetic where the block is real, see :func:`sector_eigensystems`), the ratios of each are formed
-    after discarding ``discard`` of its levels at each edge, and all are pooled. For the periodic XXZ
-    chain at :math:`S^z = 0` this covers all :math:`\binom{L}{L/2}` levels (48620 at ``L = 18``).
+    Every sector of :func:`fully_resolved_sectors` with momentum :math:`k \le L/2` (or without momentum) is
+    built and diagonalized (eigenvalues only, real arithmetic where the block is real, see
+    :func:`sector_eigensystems`), the ratios of each are formed after discarding ``discard`` of its levels
+    at each edge, and all are pooled. The sectors :math:`k` and :math:`L - k` are left out once: their
+    spectra coincide exactly (H is real, so complex conjugation maps one onto the other), and counting
+    both would repeat every ratio, leaving the mean unchanged but understating the standard error by up
+    to :math:`\sqrt 2`. For the periodic XXZ chain at :math:`S^z = 0` the pooled sectors hold about half
+    of the :math:`\binom{L}{L/2}` levels; ``n_levels`` counts those pooled.
 
     Parameters
     ----------
@@ -638,8 +642,11 @@ def sector_level_statistics(chain, sz=0, *, discard: float = 0.1) -> LevelStatis
     LevelStatistics
     """
     discard = _check_discard(discard)
+    chain = _check_chain(chain)
     groups, labels = [], []
-    for label, E, _, _, _ in sector_eigensystems(chain, sz, vectors=False):
+    # k and L - k are exactly degenerate (H real): keep one of each pair, k <= L/2
+    independent = [lab for lab in fully_resolved_sectors(chain, sz) if 2 * lab.get("k", 0) <= chain.L]
+    for label, E, _, _, _ in sector_eigensystems(chain, sz, vectors=False, sectors=independent):
         groups.append(E)
         labels.append(label)
     return _pool(groups, labels, discard)
