@@ -271,7 +271,10 @@ class ScanResult:
             lines.append(row)
         lines.append("power laws t = c lambda^p:")
         for k, f in self.fits.items():
-            lines.append(f"  {k:<16} p = {f.exponent:.6f} +- {f.stderr:.1e}   c = {f.prefactor:.5g}")
+            # the Davies gap and distance times are computed at lambda = 1 and scaled: p = -2 is not a measurement
+            note = ("   (-2 by construction: Davies rates are lambda^2 x const)"
+                    if self.method == "davies" and k in ("gap", "distance") else "")
+            lines.append(f"  {k:<16} p = {f.exponent:.6f} +- {f.stderr:.1e}   c = {f.prefactor:.5g}{note}")
         lines.append(self.message)
         return "\n".join(lines)
 
