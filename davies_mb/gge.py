@@ -428,6 +428,8 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
         # N(a) = sum_k fermi(b eps_k - a) increases strictly with a: bracket around the b = 0 value
         # ln(N/(L-N)) shifted by the range of b*eps, where every term is bounded by the extreme ones
         a0 = np.log(N / (modes.L - N))
+        if b == 0:
+            return a0  # every n_k = N / L: exact
         lo = a0 + b * float(eps.min()) - 1.0 if b >= 0 else a0 + b * float(eps.max()) - 1.0
         hi = a0 + b * float(eps.max()) + 1.0 if b >= 0 else a0 + b * float(eps.min()) + 1.0
 
