@@ -471,7 +471,7 @@ def test_review_bad_input():
     with pytest.raises(ValueError, match="does not conserve total S\\^z"):
         dm.eth.diagonal_eth(ch, ch.pauli("x", 0), 0)
     neel = dm.product_state(8, "neel")
-    with pytest.raises(ValueError, match="normalized"):
+    with pytest.raises(ValueError, match="state contains NaN"):
         dm.eth.quench(ch, neel * np.nan, [ch.pauli("z", 0)], [0.0, 1.0], sz=0)
     with pytest.raises(ValueError, match="weight"):
         dm.eth.quench(ch, neel, [ch.pauli("z", 0)], [0.0, 1.0], sz=1)
