@@ -166,6 +166,8 @@ def as_operator(name: str, op, dim: int | None = None, *, hermitian: bool = True
         )
     if op.ndim != 2 or op.shape[0] != op.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {tuple(op.shape)}")
+    if op.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(op.shape)}); pass a non-empty square matrix")
     if dim is not None and op.shape[0] != dim:
         raise ValueError(
             f"{name} has shape {tuple(op.shape)} but the system has dimension {dim}: "

@@ -96,6 +96,8 @@ class PowerLawFit:
 
 
 def _check_strengths(strengths) -> np.ndarray:
+    if isinstance(strengths, (str, bytes)):
+        raise TypeError(f"strengths must be a sequence of positive numbers, got the string {strengths!r}")
     try:
         lams = np.atleast_1d(np.asarray(strengths, dtype=float))
     except (TypeError, ValueError):
@@ -458,7 +460,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     lams = _check_strengths(strengths)
     n_times = _check_n_times(n_times)
     t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
-    if not (0 < epsilon < 1):
+    if not (0 < _checks.check_positive("epsilon", epsilon) < 1):
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
     spec, chain = _spectrum_of(system, sector)
     rho0 = _initial_density(initial, spec, chain)
