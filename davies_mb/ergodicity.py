@@ -309,18 +309,11 @@ def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
         i = int(np.flatnonzero(product_state(chain.L, initial))[0])
         d = spec.dim  # a basis state: one sparse entry, never a dense d x d matrix
         return sp.csr_array(([1.0], ([i], [i])), shape=(d, d))
-    arr = initial.toarray() if hasattr(initial, "toarray") else np.asarray(initial)
-    if arr.ndim == 1:
-        if arr.size != spec.dim:
-            raise ValueError(f"initial state vector must have length {spec.dim}, got {arr.size}")
-        nrm = np.linalg.norm(arr)
-        if abs(nrm - 1) > 1e-8:
-            raise ValueError(f"initial state vector must be normalized, got norm {nrm:.12g}")
-        return np.outer(arr, arr.conj())
-    rho = _checks.as_operator("initial", arr, spec.dim, hermitian=True)
-    if abs(np.trace(rho) - 1) > 1e-8:
-        raise ValueError(f"initial density matrix must have unit trace, got {np.trace(rho).real:.12g}")
-    return rho
+    # finite, right shape, normalized or Hermitian with unit trace, positive (the shared validator)
+    st = _checks.check_density_matrix("initial", initial, spec.dim)
+    if st.ndim == 1:
+        return np.outer(st, st.conj())
+    return st
 
 
 def _default_observables(spec: Spectrum, chain, couplings) -> dict:
