@@ -386,10 +386,12 @@ def hamiltonian_bytes(chain, dim: int) -> int:
     """Estimated peak bytes of building the sparse Hamiltonian of ``chain`` in a space of dimension ``dim``.
 
     Each term that flips spins adds at most one entry per row, the diagonal terms one together; quimb
-    assembles COO triplets (8-byte value and two 8-byte indices) before compressing to CSR (12 bytes).
+    assembles COO triplets (8-byte value and two 8-byte indices) before compressing to CSR (12 bytes), with
+    temporaries on top: 56 bytes per slot covers the peak traced with ``tracemalloc`` (open XXZ, L = 12, 14,
+    16: 4.6, 19.6, 82.8 MiB against estimates of 5.0, 23.6, 108.5 MiB).
     """
     flips = sum(1 for _, *ops in chain.terms if any(lab != "z" for lab, _ in ops))
-    return int(dim) * (flips + 1) * (24 + 12)
+    return int(dim) * (flips + 1) * 56
 
 
 def _auto_blocks(chain):
