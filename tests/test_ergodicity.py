@@ -285,7 +285,7 @@ def test_more_bad_input(chain6):
     A = chain6.parse_operator("x0+z1")
     with pytest.raises(ValueError, match="n_times"):
         dm.teq_scan(chain6, A, BATH, [0.1], n_times=2.5)
-    with pytest.raises(ValueError, match="strengths"):
+    with pytest.raises(TypeError, match="strengths"):  # a string is the wrong kind ("0.1" parsed as 0.1 before)
         dm.teq_scan(chain6, A, BATH, "abc")
     with pytest.raises(ValueError, match="not Hermitian"):  # trajectories are reported as real numbers
         dm.teq_scan(chain6, A, BATH, [0.1], observables={"x": np.triu(np.ones((64, 64)))})
