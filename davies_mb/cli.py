@@ -52,7 +52,8 @@ def _beta(text):
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--beta must be a number > 0 or inf (zero temperature), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--beta must be a number > 0 or inf (zero temperature), got {text!r}") from None
     if np.isnan(v) or v <= 0:
         raise argparse.ArgumentTypeError(f"--beta must be > 0 (or inf for zero temperature), got {text!r}")
     return np.inf if np.isinf(v) else v
@@ -489,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local observable of the two-step plot as a Pauli sum, e.g. 'z3*z4' "
                         "(default: the bond average of x_j x_j+1)")
     t.add_argument("--method", default="davies", choices=["davies", "redfield"])
-    t.add_argument("--epsilon", type=_positive("--epsilon"), default=1e-3, help="trace-distance threshold (default 1e-3)")
+    t.add_argument("--epsilon", type=_positive("--epsilon"), default=1e-3,
+                   help="trace-distance threshold (default 1e-3)")
     t.add_argument("--n-times", dest="n_times", type=int, default=200, help="times per trajectory (default 200)")
     t.add_argument("--out", default="results/teq", help="folder for JSON and PNG (default results/teq)")
     t.add_argument("--no-save", action="store_true", help="write no files")

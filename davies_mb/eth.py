@@ -623,11 +623,12 @@ def sector_level_statistics(chain, sz=0, *, discard: float = 0.1) -> LevelStatis
     Every sector of :func:`fully_resolved_sectors` with momentum :math:`k \le L/2` (or without momentum) is
     built and diagonalized (eigenvalues only, real arithmetic where the block is real, see
     :func:`sector_eigensystems`), the ratios of each are formed after discarding ``discard`` of its levels
-    at each edge, and all are pooled. The sectors :math:`k` and :math:`L - k` are left out once: their
-    spectra coincide exactly (H is real, so complex conjugation maps one onto the other), and counting
-    both would repeat every ratio, leaving the mean unchanged but understating the standard error by up
-    to :math:`\sqrt 2`. For the periodic XXZ chain at :math:`S^z = 0` the pooled sectors hold about half
-    of the :math:`\binom{L}{L/2}` levels; ``n_levels`` counts those pooled.
+    at each edge, and all are pooled. Of each pair of momenta :math:`k` and :math:`L - k` only
+    :math:`k \le L/2` is pooled: their spectra coincide exactly (complex conjugation maps one sector onto
+    the other when H is real, and so does the reflection when H has it), and counting both would repeat
+    every ratio, leaving the mean unchanged but understating the standard error by up to :math:`\sqrt 2`.
+    For the periodic XXZ chain at :math:`S^z = 0` the pooled sectors hold about half of the
+    :math:`\binom{L}{L/2}` levels; ``n_levels`` counts those pooled.
 
     Parameters
     ----------
@@ -644,8 +645,10 @@ def sector_level_statistics(chain, sz=0, *, discard: float = 0.1) -> LevelStatis
     discard = _check_discard(discard)
     chain = _check_chain(chain)
     groups, labels = [], []
-    # k and L - k are exactly degenerate (H real): keep one of each pair, k <= L/2
-    independent = [lab for lab in fully_resolved_sectors(chain, sz) if 2 * lab.get("k", 0) <= chain.L]
+    # k and L - k are exactly degenerate (H real, or reflection-symmetric): keep one of each pair, k <= L/2
+    real = all(np.isreal(coef) and all(lab != "y" for lab, _ in ops) for coef, *ops in chain.terms)
+    paired = real or "parity" in chain.symmetries
+    independent = [lab for lab in fully_resolved_sectors(chain, sz) if not paired or 2 * lab.get("k", 0) <= chain.L]
     for label, E, _, _, _ in sector_eigensystems(chain, sz, vectors=False, sectors=independent):
         groups.append(E)
         labels.append(label)
