@@ -319,6 +319,9 @@ def restricted_equilibrium(gen: DaviesGenerator, rho0) -> RestrictedEquilibrium:
     if gen.beta is None:
         raise ValueError("restricted_equilibrium needs baths at one temperature (a Gibbs state to compare with)")
     spec = gen.spectrum
+    rho0 = _checks.check_density_matrix("rho0", rho0, spec.dim)
+    if rho0.ndim == 1:
+        rho0 = np.outer(rho0, rho0.conj())
     rho_inf = gen.stationary_state(rho0)
     X0 = gen._to_eig_state(rho0)
     Rk, Lk = gen._kernel()

@@ -221,15 +221,15 @@ def test_no_floating_point_warnings(beta, kind):
     assert_allclose(down, g, rtol=1e-15, atol=0)
 
 
-def test_large_arrays_are_vectorized_quickly():
-    """gamma is called on all Bohr frequencies of big spectra: no Python loop."""
-    import time
-
+def test_large_arrays_are_vectorized():
+    """gamma is called on all Bohr frequencies of big spectra at once: one array in, one array out, equal to
+    the scalar path. (Its speed is measured in benchmarks/, not asserted here: no wall-clock limits in tests.)"""
     bath = OhmicBath(beta=1.0)
     w = np.random.default_rng(1).uniform(-20.0, 20.0, 10**6)
-    t0 = time.perf_counter()
-    bath.gamma(w)
-    assert time.perf_counter() - t0 < 1.0  # ~0.03 s in practice
+    g = bath.gamma(w)
+    assert g.shape == w.shape and np.all(np.isfinite(g))
+    for i in (0, 1, 12345, 10**6 - 1):
+        np.testing.assert_allclose(g[i], bath.gamma(float(w[i])), rtol=1e-13)
 
 
 @pytest.mark.parametrize("bath", ALL_BATHS, ids=BATH_IDS)
