@@ -900,11 +900,12 @@ def ops_in_eigenbasis(spec: Spectrum, ops) -> list:
 
 
 def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
-    """A density matrix (computational basis, dense or sparse) in the eigenbasis, block by block; for a
-    one-sector spectrum, refuses a state with weight outside the sector."""
-    if isinstance(rho0, (list, tuple)):
-        rho0 = np.asarray(rho0)
-    rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
+    """A density matrix or normalized state vector (computational basis, dense or sparse) in the eigenbasis,
+    block by block, after checking it is a state; for a one-sector spectrum, refuses a state with weight outside
+    the sector."""
+    rho = _checks.check_density_matrix("rho0", rho0, spec.dim)  # Hermitian, trace 1, positive, right shape
+    if rho.ndim == 1:  # a normalized state vector
+        rho = np.outer(rho, rho.conj())
     X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
     if spec.n < spec.dim:
         tr_full, tr_sec = rho.trace(), np.trace(X0)
