@@ -179,8 +179,15 @@ def cmd_gap(a) -> int:
     print(f"  couplings {texts}, {a.bath} bath beta={a.beta} eta={a.eta} cutoff={a.cutoff}, lambda={a.strength}")
     print(f"  gap                  {gap:.6g}   (gap / lambda^2 = {gap / a.strength**2:.6g})")
     print(f"  relaxation time      {out['relaxation_time']:.6g}")
-    print(f"  stationary states    {kdim}" + ("  (unique: thermalizes to Gibbs)" if kdim == 1 else
-                                              "  (a conserved quantity survives the bath)"))
+    if gen.beta is None:
+        what = ("  (unique: a non-equilibrium steady state, baths at different temperatures)" if kdim == 1 else
+                "  (several, and the baths have different temperatures)")
+    elif np.isinf(gen.beta):
+        what = ("  (unique: relaxes to the ground level)" if kdim == 1 else
+                "  (zero temperature: states the bath cannot lower stay, see docs/theory.md section 5)")
+    else:
+        what = ("  (unique: thermalizes to Gibbs)" if kdim == 1 else "  (a conserved quantity survives the bath)")
+    print(f"  stationary states    {kdim}" + what)
     print(f"  slowest rates        {np.array2string(rates, precision=5)}")
     resid = "  ".join(f"{k} {v:.1e}" for k, v in dataclasses.asdict(rep).items() if v is not None)
     print(f"  check residuals      {resid}  -> {'ok' if rep.ok() else 'FAILED: ' + ', '.join(rep.failures())}")
