@@ -274,6 +274,9 @@ def test_dynamics_reject_bad_states(system, rho):
     rejected(lambda: dm.unitary_expect(spec, [O], rho, [0.0, 1.0]), "state")
     rejected(lambda: dm.diagonal_ensemble(spec, rho), "state")
     rejected(lambda: dm.distance_trajectory(gen, rho, np.eye(16) / 16, [0.0, 1.0]), "rho0")
+    red = dm.RedfieldGenerator(spec, system[2], system[3], strength=0.1)
+    rejected(lambda: red.evolve(rho, [0.0, 1.0]), "rho0")
+    rejected(lambda: red.stationary_state(rho), "rho0")
 
 
 @SETTINGS
