@@ -222,13 +222,11 @@ def test_baths_reject_bad_eta_and_cutoff(eta, cutoff):
     rejected(lambda: dm.DrudeLorentzBath(beta=1.0, cutoff=cutoff), "cutoff")
 
 
-@pytest.mark.xfail(strict=True, reason="lead fixes in davies.py/baths.py: OhmicBath(eta=0) is accepted today")
 @pytest.mark.parametrize("cls", [dm.OhmicBath, dm.DrudeLorentzBath])
 def test_baths_reject_zero_eta(cls):
     rejected(lambda: cls(beta=1.0, eta=0.0), "eta")
 
 
-@pytest.mark.xfail(strict=True, reason="lead fixes in davies.py/baths.py: beta below ~1e-300 is accepted today")
 def test_baths_reject_subnormal_beta():
     rejected(lambda: dm.OhmicBath(beta=1e-310), "beta")
 
