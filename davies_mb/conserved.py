@@ -392,7 +392,9 @@ def charge_gibbs(spectrum, beta, charge, value, *, tol: float = 1e-12) -> Charge
 
     if not isinstance(spectrum, Spectrum):
         raise TypeError(f"spectrum must be a Spectrum (from dm.diagonalize), got {type(spectrum).__name__}")
-    beta = _checks.check_beta(beta)
+    # beta = inf is refused: exp(-beta H - mu Q) has no fixed-beta limit there (mu would have to diverge with
+    # beta); at zero temperature use the ground level of H restricted to the charge sector instead
+    beta = _checks.check_beta(beta, allow_inf=False)
     Q = _checks.as_operator("charge", charge, spectrum.dim)
     Qe = spectrum.to_eigenbasis(Q)
     li = spectrum.level_index
