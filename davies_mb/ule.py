@@ -114,6 +114,17 @@ class _Core:
         self.rate_scale = float(np.max(np.abs(np.diag(self.K)))) if n else 0.0
         a, b = np.triu_indices(n, k=1)
         self.pa, self.pb = a, b
+        self._c = None
+
+    def complex_G(self) -> np.ndarray:
+        """:math:`\\Lambda - iK/2` as a complex array (one dtype: mixed products are not BLAS calls)."""
+        if self._c is None:
+            self._c = (np.asarray(self.Lam - 0.5j * self.K, dtype=complex), [np.asarray(L_, dtype=complex) for L_ in self.L])
+        return self._c[0]
+
+    def Lc(self) -> list:
+        self.complex_G()
+        return self._c[1]
 
 
 def _herm_from_y(y: np.ndarray, n: int, pa, pb) -> np.ndarray:
@@ -240,22 +251,45 @@ class ULEGenerator:
         c = self._core
         lam2 = self._lam2
         X = np.asarray(X)
-        Heff = lam2 * (c.Lam - 0.5j * c.K)
+        X = np.asarray(X, dtype=complex)
+        Heff = lam2 * c.complex_G()
         Y = Heff @ X
         Z = X @ Heff.conj().T
         out = -1j * (c.E[:, None] - c.E[None, :]) * X - 1j * (Y - Z)
-        for L_ in c.L:
+        for L_ in c.Lc():
             out = out + lam2 * (L_ @ X @ L_.conj().T)
         return out
 
     def _apply_herm(self, X: np.ndarray) -> np.ndarray:
-        """:math:`\\mathcal{L}(X)` for Hermitian X: the Hamiltonian-like part needs one product, not two."""
+        """:math:`\\mathcal{L}(X)` for Hermitian X: the Hamiltonian-like part needs one product, not two.
+
+        With real jump operators and rates (real couplings, real eigenvectors) every product is a real
+        BLAS product on ``[Re X, Im X]`` side by side (mixed real-complex products are not BLAS calls).
+        """
         c = self._core
         lam2 = self._lam2
-        Y = (lam2 * c.Lam) @ X - (0.5j * lam2) * (c.K @ X)
+        n = c.n
+        X = np.asarray(X, dtype=complex)
+        if c.real:
+            Xs = np.hstack([X.real, X.imag])  # (n, 2n)
+            Q = (-0.5 * lam2) * (c.K @ Xs)  # Im G = -lam2 K / 2
+            if c.lamb_shift:
+                P = lam2 * (c.Lam @ Xs)
+                Y = (P[:, :n] - Q[:, n:]) + 1j * (P[:, n:] + Q[:, :n])
+            else:
+                Y = -Q[:, n:] + 1j * Q[:, :n]
+            out = -1j * (c.E[:, None] - c.E[None, :]) * X - 1j * Y
+            out += 1j * Y.conj().T
+            for L_ in c.L:
+                T = L_ @ Xs
+                S = np.vstack([T[:, :n], T[:, n:]]) @ L_.T
+                out += lam2 * (S[:n] + 1j * S[n:])
+            return out
+        G = c.complex_G()
+        Y = lam2 * (G @ X)
         out = -1j * (c.E[:, None] - c.E[None, :]) * X - 1j * Y
         out += 1j * Y.conj().T
-        for L_ in c.L:
+        for L_ in c.Lc():
             out += lam2 * (L_ @ X @ L_.conj().T)
         return out
 
@@ -332,12 +366,11 @@ class ULEGenerator:
         n = c.n
         N = n * n
         op = self._op_real()
-        if max_basis is None:  # about 1 GiB of basis vectors (and as many images), at least 12
-            max_basis = int(min(60, max(12, (2**30) // (16 * N))))
+        if max_basis is None:  # about 0.5 GiB of basis vectors and images, at least 12
+            max_basis = int(min(60, max(12, (2**29) // (16 * N))))
         # seeds: the slowest population modes (Pauli block) and the slowest coherences
         lam2 = self._lam2
-        wpop = lam2 * c.Wpop
-        ev, evec = sla.eig(wpop)
+        ev, evec = self._pauli_modes(k + 2)
         order = np.argsort(-ev.real)
         seeds = []
         for j in order[:k + 2]:
@@ -350,35 +383,46 @@ class ULEGenerator:
                 v = np.zeros(N)
                 v[n + part * c.pa.size + j] = 1.0
                 seeds.append(v)
-        V = np.zeros((N, 0))
+        mb = max_basis + 4
+        V = np.zeros((mb, N))  # basis vectors as rows (contiguous)
+        AV = np.zeros((mb, N))
+        Hs = np.zeros((mb, mb))
+        m = 0
 
-        def add(V, w):
+        def add(w) -> bool:
+            """Orthogonalize w against V[:, :m] (twice), append it with its image; update Hs = V^T A V."""
+            nonlocal m
+            w = np.array(w, dtype=float)
+            nw0 = np.linalg.norm(w)
             for _ in range(2):
-                w = w - V @ (V.T @ w)
+                w -= (V[:m] @ w) @ V[:m]
             nw = np.linalg.norm(w)
-            if nw < 1e-10:
-                return V
-            return np.hstack([V, (w / nw)[:, None]])
+            if nw < 1e-10 * max(nw0, 1e-300) or m >= mb:
+                return False
+            V[m] = w / nw
+            AV[m] = op.matvec(V[m])
+            Hs[:m + 1, m] = V[:m + 1] @ AV[m]
+            Hs[m, :m] = AV[:m] @ V[m]
+            m += 1
+            return True
 
         for s in seeds:
-            V = add(V, s)
-        AV = np.column_stack([op.matvec(V[:, j]) for j in range(V.shape[1])])
+            add(s)
         scale = max(lam2 * c.rate_scale, 1e-300)
         ztol = self._zero_tol()
         converged = None
-        shift = 0.0
         prec_cache = {}
+        th = np.zeros(0)
         for it in range(max_iter):
-            Hs = V.T @ AV
-            th, S = sla.eig(Hs)
+            th, S = sla.eig(Hs[:m, :m])
             order = np.argsort(-th.real)
             th, S = th[order], S[:, order]
-            # residuals of the k rightmost Ritz pairs
             done = True
             for j in range(min(k, th.size)):
                 s = S[:, j]
-                u = V @ s
-                r = AV @ s - th[j] * u
+                # real BLAS products (a complex vector times a real matrix is no BLAS call)
+                u = s.real @ V[:m] + 1j * (s.imag @ V[:m])
+                r = s.real @ AV[:m] + 1j * (s.imag @ AV[:m]) - th[j] * u
                 res = np.linalg.norm(r) / max(np.linalg.norm(u), 1e-300)
                 # eigenvalue error ~ residual^2 / separation: 1e-8 relative residuals give ~1e-12 eigenvalues
                 if res > max(self.tol, 1e-8) * max(scale, abs(th[j])):
@@ -387,7 +431,7 @@ class ULEGenerator:
             if done and th.size >= k:
                 converged = th[:k]
                 break
-            # correction for pair j: Olsen, t = M^-1 r - eps M^-1 u, t orthogonal to u in the M-metric
+            # correction for pair j (Olsen): t = M^-1 r - eps M^-1 u with eps making t M-orthogonal to u
             shift = float(th[j].real)
             if abs(shift) < ztol:
                 shift = 0.0
@@ -403,25 +447,20 @@ class ULEGenerator:
                     continue
                 Mr, Mu = M(rr), M(uu)
                 den = uu @ Mu
-                t = Mr - ((uu @ Mr) / den) * Mu if abs(den) > 1e-300 else Mr
-                new.append(t)
-            if V.shape[1] + len(new) > max_basis:  # restart with the k+2 rightmost Ritz vectors (real parts)
+                new.append(Mr - ((uu @ Mr) / den) * Mu if abs(den) > 1e-300 else Mr)
+            if m + len(new) > max_basis:  # restart with the k+2 rightmost Ritz vectors (real and imaginary parts)
                 keep = []
                 for j2 in range(min(k + 2, th.size)):
-                    keep.append((V @ S[:, j2]).real)
+                    x = S[:, j2].real @ V[:m] + 1j * (S[:, j2].imag @ V[:m])
+                    keep.append(x.real)
                     if abs(th[j2].imag) > 0:
-                        keep.append((V @ S[:, j2]).imag)
-                V = np.zeros((N, 0))
+                        keep.append(x.imag)
+                m = 0
                 for w in keep:
-                    V = add(V, w)
-                AV = np.column_stack([op.matvec(V[:, jj]) for jj in range(V.shape[1])])
+                    add(w)
             grown = False
             for t in new:
-                m0 = V.shape[1]
-                V = add(V, t)
-                if V.shape[1] > m0:
-                    AV = np.hstack([AV, op.matvec(V[:, -1])[:, None]])
-                    grown = True
+                grown = add(t) or grown
             if not grown:
                 break
         if converged is None:
@@ -432,6 +471,23 @@ class ULEGenerator:
             converged = th[:k]
         self._cache[key] = converged
         return converged
+
+    def _pauli_modes(self, k: int):
+        """The ``k`` slowest modes of the population block (symmetrized by detailed balance when it holds)."""
+        c = self._core
+        W = self._lam2 * c.Wpop
+        beta = self.beta
+        if beta is not None and np.isfinite(beta):
+            p = self.spectrum.gibbs_weights(beta)
+            if np.all(p > 1e-250):
+                q = np.sqrt(p)
+                Sym = W * (1.0 / q)[:, None] * q[None, :]
+                if np.allclose(Sym, Sym.T, rtol=1e-8, atol=1e-12 * max(np.max(np.abs(Sym)), 1e-300)):
+                    kk = min(k, c.n)
+                    ev, ec = sla.eigh(0.5 * (Sym + Sym.T), subset_by_index=[c.n - kk, c.n - 1])
+                    return ev, ec * q[:, None]
+        ev, evec = sla.eig(W)
+        return ev, evec
 
     def eigenvalues(self, k: int | None = None) -> np.ndarray:
         r"""Eigenvalues of :math:`\mathcal{L}` by decreasing real part: all :math:`d^2` when dense, else the ``k``
