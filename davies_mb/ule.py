@@ -574,7 +574,7 @@ class ULEGenerator:
         return out.real if np.iscomplexobj(out) and not np.any(out.imag) else out
 
     # -- dynamics ---------------------------------------------------------------------------------
-    def _evolve_eig(self, X0: np.ndarray, times: np.ndarray):
+    def _evolve_states(self, X0: np.ndarray, times: np.ndarray):
         """Yield the eigenbasis state at each time (Hermitian part and anti-Hermitian part evolved apart)."""
         c = self._core
         n, pa, pb = c.n, c.pa, c.pb
@@ -613,7 +613,7 @@ class ULEGenerator:
                              hint="Use expect(ops, rho0, times), which stores only expectation values.")
         X0 = self._eig_state(rho0)
         out = np.empty((times.size, spec.dim, spec.dim), dtype=complex)
-        for k, X in enumerate(self._evolve_eig(np.asarray(X0, dtype=complex), times)):
+        for k, X in enumerate(self._evolve_states(np.asarray(X0, dtype=complex), times)):
             out[k] = spec.from_eigenbasis(X)
         return out
 
@@ -623,7 +623,7 @@ class ULEGenerator:
         Oe = ops_in_eigenbasis(self.spectrum, ops)
         X0 = self._eig_state(rho0)
         out = np.empty((len(Oe), times.size), dtype=complex)
-        for k, X in enumerate(self._evolve_eig(np.asarray(X0, dtype=complex), times)):
+        for k, X in enumerate(self._evolve_states(np.asarray(X0, dtype=complex), times)):
             for j, O in enumerate(Oe):
                 out[j, k] = np.sum(O.T * X)
         herm = all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, np.conj(X0).T)

@@ -217,3 +217,16 @@ def test_bad_input():
         dm.secular_regime(spec, A, BATH, safety=0.5)
     with pytest.raises(ValueError, match="couplings and bath"):
         dm.secular_regime(spec)
+
+
+def test_teq_scan_with_the_ule():
+    chain = dm.xxz(L=3, delta=0.5, j2=0.3, hz=0.1)
+    A = chain.pauli("x", 0) + chain.pauli("z", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ule = dm.teq_scan(chain, A, BATH, [0.01, 0.3], method="ule", n_times=40)
+        dav = dm.teq_scan(chain, A, BATH, [0.01, 0.3], n_times=40)
+    assert_allclose(ule.t_gap[0], dav.t_gap[0], rtol=1e-4)
+    assert abs(ule.t_gap[1] / dav.t_gap[1] - 1) > 0.1
+    assert dm.secular_crossover(dav, ule) == 0.3
+    assert ule.final_distance_to_gibbs[0] < 1e-3
