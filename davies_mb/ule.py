@@ -582,15 +582,14 @@ class ULEGenerator:
         parts = [(f, P) for f, P in parts if np.any(np.abs(P) > 0)]
         ys = [_y_from_herm(P, pa, pb) for _, P in parts]
         if self._dense:
-            M = self._matrix_real()
-            t_prev = 0.0
+            if "eig" not in self._cache:  # one eigen-decomposition serves every time (small n only)
+                mu, V = sla.eig(self._matrix_real(), check_finite=False)
+                self._cache["eig"] = (mu, V, sla.lu_factor(V, check_finite=False))
+            mu, V, lu = self._cache["eig"]
+            coefs = [sla.lu_solve(lu, y.astype(complex), check_finite=False) for y in ys]
             for t in times:
-                dt = t - t_prev
-                if dt > 0:
-                    E = sla.expm(M * dt)
-                    ys = [E @ y for y in ys]
-                t_prev = t
-                yield sum(f * _herm_from_y(y, n, pa, pb) for (f, _), y in zip(parts, ys))
+                ys_t = [np.real(V @ (np.exp(mu * t) * c_)) for c_ in coefs]
+                yield sum(f * _herm_from_y(y, n, pa, pb) for (f, _), y in zip(parts, ys_t))
             return
         op = self._op_real()
         order = np.argsort(times)
