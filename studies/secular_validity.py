@@ -38,6 +38,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-L", type=int, default=8)
     ap.add_argument("--redfield-max-L", type=int, default=5)
+    ap.add_argument("--estimate-max-L", type=int, default=10,
+                    help="the cheap estimate alone (no ULE gaps) for max-L < L <= this")
     ap.add_argument("--quick", action="store_true", help="L = 4..6 and 6 strengths (a smoke run)")
     a = ap.parse_args(argv)
     bath = dm.OhmicBath(beta=1.0, eta=1.0, cutoff=5.0)
@@ -66,8 +68,20 @@ def main(argv=None):
         print(f"L={L:2d} d={spec.n:4d}  lambda*_ULE={ule.crossover:.4f}  lambda*_Redfield="
               f"{row['crossover_redfield']:.4f}  estimate={est.strength_max:.4f}  min Bohr spacing={min_spacing:.2e}"
               f"  weighted spacing={est.weighted_spacing:.2e}  ({row['seconds']:.0f} s)", flush=True)
+    est_rows = []
+    for L in range(Ls[-1] + 1, (Ls[-1] if a.quick else a.estimate_max_L) + 1):
+        t0 = time.perf_counter()
+        chain, spec, A = system(L)
+        est = dm.secular_regime(spec, A, bath)
+        bohr = np.abs(np.subtract.outer(spec.energies, spec.energies))
+        est_rows.append(dict(L=L, d=spec.n, estimate=est.strength_max, weighted_spacing=est.weighted_spacing,
+                             limiting_spacing=est.spacing, gap1=est.gap1,
+                             min_bohr_spacing=float(np.min(bohr[bohr > spec.level_tol])),
+                             seconds=time.perf_counter() - t0))
+        print(f"L={L:2d} d={spec.n:4d}  estimate={est.strength_max:.4f}  min Bohr spacing="
+              f"{est_rows[-1]['min_bohr_spacing']:.2e}  ({est_rows[-1]['seconds']:.0f} s)", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    save_json(OUT / "secular_validity.json", {"rows": rows}, params=dict(model="xxz", delta=0.5, j2=0.3, hz=0.1,
+    save_json(OUT / "secular_validity.json", {"rows": rows, "estimate_only": est_rows}, params=dict(model="xxz", delta=0.5, j2=0.3, hz=0.1,
                                                                           coupling="x0+z1", beta=1.0, eta=1.0,
                                                                           cutoff=5.0, strengths=lams, Ls=Ls))
     try:
@@ -96,8 +110,9 @@ def main(argv=None):
     Lv = [r["L"] for r in rows]
     ax.plot(Lv, [r["crossover_ule"] for r in rows], "o-", label=r"$\lambda^*$ measured (ULE vs Davies, 10%)")
     ax.plot(Lv, [r["crossover_redfield"] for r in rows], "x", ms=8, label=r"$\lambda^*$ Redfield vs Davies")
-    ax.plot(Lv, [r["estimate"] for r in rows], "s--", label=r"estimate dm.secular_regime")
-    ax.plot(Lv, [np.sqrt(r["min_bohr_spacing"] / r["gap1"]) for r in rows], "^:",
+    Le = Lv + [r["L"] for r in est_rows]
+    ax.plot(Le, [r["estimate"] for r in rows + est_rows], "s--", label=r"estimate dm.secular_regime")
+    ax.plot(Le, [np.sqrt(r["min_bohr_spacing"] / r["gap1"]) for r in rows + est_rows], "^:",
             label=r"$\sqrt{\nu_{\min}/\Delta_1}$ (smallest spacing)")
     ax.set_yscale("log")
     ax.set_xlabel("L")
