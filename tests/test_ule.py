@@ -230,3 +230,15 @@ def test_teq_scan_with_the_ule():
     assert abs(ule.t_gap[1] / dav.t_gap[1] - 1) > 0.1
     assert dm.secular_crossover(dav, ule) == 0.3
     assert ule.final_distance_to_gibbs[0] < 1e-3
+
+
+def test_secular_regime_from_any_generator():
+    chain, spec, A = _chain_case(3)
+    ref = dm.secular_regime(spec, A, BATH)
+    for gen in (dm.DaviesGenerator(spec, A, BATH, 0.1), dm.RedfieldGenerator(spec, A, BATH, 0.1),
+                dm.ULEGenerator(spec, A, BATH, 0.1)):
+        assert dm.secular_regime(gen).strength_max == ref.strength_max
+    assert 0 < ref.strength_max < np.inf
+    # small-lambda form: delta = (lambda^2 / omega_w)^2
+    lam = 1e-3
+    assert_allclose(ref.deviation([lam])[0], (lam**2 / ref.weighted_spacing) ** 2, rtol=1e-3)
