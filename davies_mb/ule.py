@@ -50,7 +50,6 @@ How it is computed (the generator is never stored above :math:`d = 16`):
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import scipy.linalg as sla

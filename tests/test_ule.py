@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.linalg as sla
 from numpy.testing import assert_allclose
 from scipy.integrate import quad
 
