@@ -182,7 +182,7 @@ def test_stationary_state_differs_from_gibbs_at_order_lambda_squared():
 @pytest.mark.parametrize("L", [4, 5])
 def test_validity_estimate_flags_the_strengths_beyond_ten_percent(L):
     chain, spec, A = _chain_case(L)
-    lams = np.geomspace(0.01, 0.5, 9)
+    lams = np.geomspace(0.01, 0.3, 8)
     res = dm.ule_crossover(spec, A, BATH, lams)
     bad = res.deviation > 0.1
     assert bad.any() and not bad.all()
