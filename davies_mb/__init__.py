@@ -50,6 +50,8 @@ from .gge import GGEConvergenceError, GGEResult, free_fermion_gge, free_fermion_
 from .models import SpinChain, heisenberg, ising, j1j2, tfim, xx, xxz
 from .operators import pauli, site_operator, spin_operator
 from .redfield import RedfieldGenerator
+from .ule import ULEGenerator
+from .validity import CrossoverResult, SecularRegime, secular_regime, ule_crossover
 from .sectors import sector_basis, sector_dimension, sector_labels
 from .spectrum import Spectrum, diagonalize
 
@@ -110,5 +112,10 @@ __all__ = [
     "tfim",
     "xx",
     "xxz",
+    "ULEGenerator",
+    "CrossoverResult",
+    "SecularRegime",
+    "secular_regime",
+    "ule_crossover",
     "__version__",
 ]

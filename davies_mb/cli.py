@@ -253,6 +253,8 @@ def _run_teq(chain, texts, ops, bath, lams, *, initial, observable, method, epsi
         "exponents": {k: f.exponent for k, f in scan.fits.items()},
         "exponent_stderr": {k: f.stderr for k, f in scan.fits.items()},
         "stationary_states": scan.stationary_states, "thermalizes": scan.thermalizes, "message": scan.message,
+        "secular_strength": scan.secular_strength,
+        "in_secular_regime": None if scan.in_secular_regime is None else scan.in_secular_regime.tolist(),
         "two_step": None if steps is None else {
             "observable": obs_text, "initial_value": steps.initial_value, "de_value": steps.de_value,
             "gibbs_value": steps.gibbs_value, "t_dephasing": steps.t_dephasing.tolist(),
@@ -266,9 +268,10 @@ def _run_teq(chain, texts, ops, bath, lams, *, initial, observable, method, epsi
     if steps is not None:
         print(f"\n  two-step relaxation of <{obs_text}> from the {initial} state: "
               f"{steps.initial_value:.4f} -> diagonal ensemble {steps.de_value:.4f} -> Gibbs {steps.gibbs_value:.4f}")
-        print(f"  {'lambda':>10} {'t_dephasing':>12} {'t_bath':>12} {'t_bath*lambda^2':>16}")
-        for lam, td, tb in zip(lams, steps.t_dephasing, steps.t_bath):
-            print(f"  {lam:>10.4g} {td:>12.4f} {tb:>12.5g} {tb * lam**2:>16.4f}")
+        print(f"  {'lambda':>10} {'t_dephasing':>12} {'t_bath':>12} {'t_bath*lambda^2':>16} {'secular':>8}")
+        sec = steps.in_secular_regime if steps.in_secular_regime is not None else [True] * len(lams)
+        for lam, td, tb, ok in zip(lams, steps.t_dephasing, steps.t_bath, sec):
+            print(f"  {lam:>10.4g} {td:>12.4f} {tb:>12.5g} {tb * lam**2:>16.4f} {'yes' if ok else 'NO':>8}")
     if files:
         print("\n  written: " + ", ".join(files))
     print(f"  time: scan {t1 - t0:.1f} s, two-step {t2 - t1:.1f} s")
@@ -499,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--observable", default=None,
                    help="local observable of the two-step plot as a Pauli sum, e.g. 'z3*z4' "
                         "(default: the bond average of x_j x_j+1)")
-    t.add_argument("--method", default="davies", choices=["davies", "redfield"])
+    t.add_argument("--method", default="davies", choices=["davies", "redfield", "ule"])
     t.add_argument("--epsilon", type=_positive("--epsilon"), default=1e-3,
                    help="trace-distance threshold (default 1e-3)")
     t.add_argument("--n-times", dest="n_times", type=int, default=200, help="times per trajectory (default 200)")

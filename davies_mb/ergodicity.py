@@ -58,7 +58,7 @@ __all__ = [
     "secular_crossover",
 ]
 
-_METHODS = ("davies", "redfield")
+_METHODS = ("davies", "redfield", "ule")
 
 
 # -- small pieces ------------------------------------------------------------------------------------------
@@ -243,6 +243,11 @@ class ScanResult:
     heat_currents : tuple of float or None
         For a NESS: the heat current from each bath into the chain at :math:`\lambda = 1` (scale as
         :math:`\lambda^2`), summing to zero.
+    secular_strength : float
+        :math:`\lambda_*^{est}` from :func:`davies_mb.secular_regime`: the estimated largest strength at
+        which the Davies :math:`t_{eq}` is within 10 % of the non-secular (ULE) one.
+    in_secular_regime : ndarray of bool (n,)
+        Per strength: inside the estimated secular regime (``strengths < secular_strength``).
     """
 
     strengths: np.ndarray
@@ -263,6 +268,8 @@ class ScanResult:
     params: dict
     steady_state: str = "gibbs"
     heat_currents: tuple | None = None
+    secular_strength: float = float("nan")
+    in_secular_regime: np.ndarray | None = None
 
     @property
     def exponent(self) -> float:
@@ -275,11 +282,16 @@ class ScanResult:
         head = f"{'lambda':>10} {'1/gap':>12} {'t(dist<' + format(self.epsilon, 'g') + ')':>14}"
         last = "|rho_inf-Gibbs|" if self.steady_state != "ness" else "|rho_inf-Gibbs*|"
         head += "".join(f" {'fit:' + n:>14}" for n in names) + f" {last:>16}"
+        sec = self.in_secular_regime is not None
+        if sec:
+            head += f" {'secular':>8}"
         lines = [head]
         for i, lam in enumerate(self.strengths):
             row = f"{lam:>10.4g} {self.t_gap[i]:>12.5g} {self.t_distance[i]:>14.5g}"
             row += "".join(f" {self.t_fit[n][i]:>14.5g}" for n in names)
             row += f" {self.final_distance_to_gibbs[i]:>16.3e}"
+            if sec:
+                row += f" {'yes' if self.in_secular_regime[i] else 'NO':>8}"
             lines.append(row)
         lines.append("power laws t = c lambda^p:")
         for k, f in self.fits.items():
@@ -288,6 +300,9 @@ class ScanResult:
                     if self.method == "davies" and k in ("gap", "distance") else "")
             lines.append(f"  {k:<16} p = {f.exponent:.6f} +- {f.stderr:.1e}   c = {f.prefactor:.5g}{note}")
         lines.append(self.message)
+        if sec:
+            lines.append(f"secular regime (dm.secular_regime, Davies t_eq within 10% of the ULE): lambda < "
+                         f"{self.secular_strength:.3g}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -302,6 +317,7 @@ class ScanResult:
             "message": self.message, "times": self.times, "trajectories": dict(self.trajectories),
             "final_values": dict(self.final_values), "steady_state": self.steady_state,
             "heat_currents": None if self.heat_currents is None else list(self.heat_currents),
+            "secular_strength": self.secular_strength, "in_secular_regime": self.in_secular_regime,
         }
 
 
@@ -356,6 +372,10 @@ def _default_observables(spec: Spectrum, chain, couplings) -> dict:
 def _make_generator(method, spec, couplings, bath, lamb_shift):
     if method == "davies":
         return DaviesGenerator(spec, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
+    if method == "ule":
+        from .ule import ULEGenerator
+
+        return ULEGenerator(spec, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
     from .redfield import RedfieldGenerator
 
     if lamb_shift:
@@ -442,9 +462,11 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         The couplings :math:`\lambda > 0`.
     initial : str or array
         ``"neel"``, ``"domain"``, ``"up"``, a bit string, a state vector or a density matrix.
-    method : {"davies", "redfield"}
-        The secular Davies generator, or the Bloch-Redfield generator (small systems; where
-        :math:`t\propto\lambda^{-2}` stops holding).
+    method : {"davies", "redfield", "ule"}
+        The secular Davies generator, the Bloch-Redfield generator (small systems; where
+        :math:`t\propto\lambda^{-2}` stops holding), or the universal Lindblad equation
+        (:class:`~davies_mb.ULEGenerator`: non-secular and completely positive; its trajectories cost many
+        matrix products, so keep it to small chains here and use :func:`davies_mb.ule_crossover` for gaps).
     observables : mapping name -> operator, optional
         Observables whose slow tails are fitted; default: the integrable chain's charges, i.e. the energy,
         total :math:`S^z` (when the bath breaks it) and, for a periodic integrable XXZ chain, the local charge
@@ -471,9 +493,9 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
     betas = {b.beta for b in _as_list(bath)}
     beta = betas.pop() if len(betas) == 1 else None  # several temperatures: no Gibbs state to compare with
-    if method == "redfield":
+    if method in ("redfield", "ule"):
         rho0 = _dense(rho0)  # small systems only (d <= 128)
-    gibbs = spec.gibbs(beta) if (beta is not None and method == "redfield") else None
+    gibbs = spec.gibbs(beta) if (beta is not None and method in ("redfield", "ule")) else None
     if observables is None:
         observables = _default_observables(spec, chain, couplings)
     names = list(observables)
@@ -525,7 +547,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                     times[i], np.real(vals) - final,
                     resample=lambda t, me=me, lam=lam, final=final: me.evaluate(t, lam)[0] - final)
     else:
-        for i, lam in enumerate(_progress(lams, progress, "lambda scan (Redfield)")):
+        for i, lam in enumerate(_progress(lams, progress, f"lambda scan ({method})")):
             g = gen1.with_strength(lam)
             gap = g.gap()
             kdim = g.kernel_dimension()
@@ -582,6 +604,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             # the observable never leaves its final value (e.g. total S^z from an S^z = 0 state): no time scale
             del t_fit[name], t_err[name]
             message += f" {name}: stays at its final value (nothing to fit)."
+    regime = _secular_check(spec, couplings, bath, lams)
     fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
     for name in t_fit:
         fits[f"fit:{name}"] = fit_power_law(lams, t_fit[name])
@@ -592,7 +615,20 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     return ScanResult(strengths=lams, t_gap=t_gap, t_distance=t_dist, t_fit=t_fit, t_fit_err=t_err, fits=fits,
                       final_distance_to_gibbs=dist_g, stationary_states=kmax, thermalizes=thermal,
                       message=message, times=times, trajectories=traj, final_values=finals, method=method,
-                      epsilon=float(epsilon), params=params, steady_state=steady, heat_currents=currents)
+                      epsilon=float(epsilon), params=params, steady_state=steady, heat_currents=currents,
+                      secular_strength=regime.strength_max, in_secular_regime=regime.inside(lams))
+
+
+def _secular_check(spec, couplings, bath, lams):
+    """The estimated secular regime (dm.secular_regime); warns for the strengths outside it."""
+    from .validity import secular_regime
+
+    regime = secular_regime(spec, couplings, bath)
+    outside = lams[~regime.inside(lams)]
+    if outside.size:
+        _checks.warn(f"{outside.size} of {lams.size} strengths (from {outside.min():g}) lie outside the estimated "
+                     f"secular regime: " + regime.describe(float(outside.min())))
+    return regime
 
 
 def secular_crossover(davies: ScanResult, other: ScanResult, rel: float = 0.1) -> float:
@@ -654,6 +690,8 @@ class TwoStepResult:
         non-equilibrium steady state), or ``"restricted"``.
     heat_currents : tuple of float or None
         NESS only: heat current from each bath into the chain at :math:`\lambda = 1`.
+    secular_strength : float; in_secular_regime : ndarray of bool
+        As in :class:`ScanResult` (:func:`davies_mb.secular_regime`).
     """
 
     times: np.ndarray
@@ -670,12 +708,14 @@ class TwoStepResult:
     params: dict
     steady_state: str = "gibbs"
     heat_currents: tuple | None = None
+    secular_strength: float = float("nan")
+    in_secular_regime: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("times", "isolated", "strengths", "davies", "initial_value",
                                                "de_value", "gibbs_value", "t_dephasing", "t_dephasing_isolated",
                                                "t_bath", "final_distance_to_gibbs", "steady_state",
-                                               "heat_currents")}
+                                               "heat_currents", "secular_strength", "in_secular_regime")}
 
 
 def _first_below(times, dev, level) -> float:
@@ -766,9 +806,11 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     # the bath time: the last time |<O> - O_G| exceeds |O_DE - O_G|/e (dephasing oscillations may cross the
     # Gibbs value early; what matters is when the observable settles near it for good)
     t_bath = np.array([_last_above(times, np.abs(d - og), abs(ode - og) / np.e) for d in dav])
+    regime = _secular_check(spec, couplings, bath, lams)
     params = dict(strengths=lams, initial=initial if isinstance(initial, str) else "array", n_times=n_times,
                   beta=gen1.beta, chain=(dict(name=chain.name, L=chain.L, bc=chain.bc, params=chain.params)
                                          if chain else None))
     return TwoStepResult(times=times, isolated=iso, strengths=lams, davies=dav, initial_value=o0, de_value=ode,
                          gibbs_value=og, t_dephasing=t_deph, t_dephasing_isolated=t_iso, t_bath=t_bath,
-                         final_distance_to_gibbs=dist_g, params=params, steady_state=steady, heat_currents=currents)
+                         final_distance_to_gibbs=dist_g, params=params, steady_state=steady, heat_currents=currents,
+                         secular_strength=regime.strength_max, in_secular_regime=regime.inside(lams))

@@ -1,0 +1,291 @@
+r"""Where the Davies (secular) generator holds: a cheap estimate of :math:`\lambda^*` and its measurement.
+
+The Davies generator drops the couplings between the populations and the coherences
+:math:`|a\rangle\langle b|` with Bohr frequency :math:`\omega_{ab} = E_a - E_b \ne 0`. Beyond it (ULE,
+Redfield) the slow population mode :math:`r` (right) / :math:`l` (left) of the Pauli block, eigenvalue
+:math:`\lambda^2\mu_1 = -\lambda^2\Delta_1`, feeds each coherence at the amplitude :math:`\lambda^2 m_{ab}`,
+which rotates and decays at :math:`\mu_{ab} = -i\omega_{ab} + \lambda^2\nu_{ab}` and feeds back with
+:math:`\lambda^2 n_{ab}`. Second-order perturbation theory in these couplings gives the relative change of the
+gap
+
+.. math::
+
+    \delta(\lambda) = \frac{\lambda^2}{\Delta_1}\,\Big|\mathrm{Re}\sum_{a\ne b,\ |\omega_{ab}|>\delta_E}
+        \frac{n_{ab}\,m_{ab}}{i\omega_{ab} + \lambda^2(\mu_1 - \nu_{ab})}\Big|
+    \;\approx\; \frac{\lambda^4}{\Delta_1}\Big|\sum_{ab}\frac{n_{ab}m_{ab}\,\mathrm{Re}(\nu_{ab}-\mu_1)}
+        {\omega_{ab}^2}\Big| \quad(\lambda^2|\nu| \ll |\omega_{ab}|),
+
+with, for the ULE jump operators at :math:`\lambda = 1`, :math:`(L_\alpha)_{mn} = \sqrt{\gamma_\alpha(E_n - E_m)}
+(A_\alpha)_{mn}`, :math:`K = \sum_\alpha L_\alpha^\dagger L_\alpha`,
+
+.. math::
+
+    m = \sum_\alpha L_\alpha\,\mathrm{diag}(r)\,L_\alpha^\dagger - \tfrac12\{K, \mathrm{diag}(r)\},\qquad
+    n_{ab} = \Big(\sum_\alpha L_\alpha^\dagger\,\mathrm{diag}(l)\,L_\alpha\Big)_{ba} - \tfrac12 K_{ba}(l_a + l_b),
+
+:math:`\nu_{ab}` the diagonal of the generator on the coherence (:math:`-\tfrac12(K_{aa}+K_{bb}) +
+\sum_\alpha (L_\alpha)_{aa}\overline{(L_\alpha)_{bb}}`) and :math:`\delta_E` the level tolerance (exact
+degeneracies are kept by Davies). Because the leading real shift is of order :math:`\lambda^4/\omega^2`, the
+crossover obeys :math:`\lambda_*^2 \simeq \sqrt{\mathrm{rel}\,\Delta_1/\Sigma}`, with
+:math:`\Sigma = |\sum_{ab} n_{ab}m_{ab}\mathrm{Re}(\nu_{ab}-\mu_1)/\omega_{ab}^2|`: :math:`\lambda_*^2` is a
+weighted Bohr spacing, where the weight :math:`n_{ab}m_{ab}` is the overlap of the coherence with the slow mode
+through the coupling's matrix elements. A small spacing between levels that the coupling does not connect
+to the slow mode does not count. :func:`secular_regime` solves :math:`\delta(\lambda_*) = \mathrm{rel}` with the
+full denominator. The cost is four :math:`d\times d` products per coupling and one partial eigenproblem of
+the :math:`d\times d` Pauli block: usable wherever the spectrum is. It is second order: near and beyond
+:math:`\lambda_*` the measured deviation (:func:`ule_crossover`) is the reference; docs/studies.md,
+"Secular validity", compares the two for L = 4 to 10.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.optimize as so
+
+from . import _checks
+from ._ule_lamb import sqrt_rates
+from .davies import couplings_in_eigenbasis
+from .spectrum import Spectrum
+
+__all__ = ["SecularRegime", "secular_regime", "CrossoverResult", "ule_crossover"]
+
+@dataclasses.dataclass(frozen=True)
+class SecularRegime:
+    r"""Estimated limit of the secular (Davies) regime, from :func:`secular_regime`.
+
+    Attributes
+    ----------
+    strength_max : float
+        :math:`\lambda_*^{est}`, where the estimated relative change of the gap reaches ``rel / safety``:
+        strengths below it are inside the estimated secular regime (``inf``: no coherence couples to the slow
+        mode).
+    rel : float
+        The tolerated relative change of :math:`t_{eq} = 1/\Delta`.
+    gap1 : float
+        The Pauli-block gap at :math:`\lambda = 1` (:math:`\Delta_1`).
+    spacing : float
+        :math:`|\omega_{ab}|` of the coherence that contributes most at :math:`\lambda_*`.
+    share : float
+        Its share of the sum at :math:`\lambda_*`.
+    weighted_spacing : float
+        :math:`\omega_w = (\Delta_1/\Sigma)^{1/2}` (module docstring): in the small-:math:`\lambda` form
+        :math:`\delta = (\lambda^2/\omega_w)^2`, so :math:`\lambda_*^2 \approx \sqrt{\mathrm{rel}}\,\omega_w`.
+    """
+
+    strength_max: float
+    rel: float
+    gap1: float
+    spacing: float
+    share: float
+    weighted_spacing: float
+    _terms: tuple = dataclasses.field(default=(), repr=False, compare=False)
+
+    def inside(self, strengths) -> np.ndarray:
+        """Boolean array: which strengths lie inside the estimated secular regime."""
+        lams = np.atleast_1d(np.asarray(strengths, dtype=float))
+        return lams < self.strength_max
+
+    def deviation(self, strengths) -> np.ndarray:
+        r"""The second-order estimate :math:`\delta(\lambda)` of :math:`|t_{eq}/t_{eq}^{Davies} - 1|`."""
+        lams = np.atleast_1d(np.asarray(strengths, dtype=float))
+        if not self._terms:
+            return np.zeros(lams.size)
+        c, om, nu, mu1 = self._terms
+        out = np.empty(lams.size)
+        for i, lam in enumerate(lams):
+            l2 = lam * lam
+            out[i] = l2 * abs(np.real(np.sum(c / (1j * om + l2 * (mu1 - nu))))) / abs(mu1)
+        return out
+
+    def describe(self, strength: float) -> str:
+        """One sentence for a warning or a table note."""
+        return (f"strength {strength:g} is outside the estimated secular regime lambda < {self.strength_max:.3g} "
+                f"(weighted Bohr spacing {self.weighted_spacing:.3g}; largest contribution from a spacing "
+                f"{self.spacing:.3g}): the Davies t_eq may differ from the non-secular one (ULE) by more than "
+                f"{100 * self.rel:g}%; check with dm.ULEGenerator or dm.ule_crossover")
+
+
+def _jump_ops(spectrum: Spectrum, A_eig: list, baths: list) -> list:
+    E = spectrum.energies
+    Wb = E[None, :] - E[:, None]
+    return [sqrt_rates(b, Wb) * A for A, b in zip(A_eig, baths)]
+
+
+def _slow_mode(W: np.ndarray, p: np.ndarray | None):
+    """(mu1, r, l): the slowest nonzero mode of the Pauli block W (right and left eigenvectors, l.r = 1)."""
+    n = W.shape[0]
+    if p is not None and np.all(p > 1e-250):
+        q = np.sqrt(p)
+        Sym = W * (1.0 / q)[:, None] * q[None, :]
+        if np.allclose(Sym, Sym.T, rtol=1e-8, atol=1e-12 * max(float(np.max(np.abs(Sym))), 1e-300)):
+            ev, ec = sla.eigh(0.5 * (Sym + Sym.T), subset_by_index=[max(n - 2, 0), n - 1])
+            phi = ec[:, 0]
+            return float(ev[0]), q * phi, phi / q
+    ev, vl, vr = sla.eig(W, left=True, right=True)
+    order = np.argsort(-ev.real)
+    j = order[1]
+    r, l_ = vr[:, j], vl[:, j].conj()
+    return complex(ev[j]), r, l_ / (l_ @ r)
+
+
+def secular_regime(system, couplings=None, bath=None, *, rel: float = 0.1, safety: float = 2.0) -> SecularRegime:
+    r"""Cheap estimate of the largest :math:`\lambda` for which the Davies :math:`t_{eq}` is accurate to ``rel``.
+
+    Second-order perturbation theory of the slow population mode in its coupling to the coherences the
+    secular approximation drops (module docstring).
+
+    Parameters
+    ----------
+    system : Spectrum, DaviesGenerator, RedfieldGenerator or ULEGenerator
+        A spectrum (then ``couplings`` and ``bath`` are required) or a generator, whose couplings and baths
+        are used.
+    couplings, bath
+        As for :class:`~davies_mb.DaviesGenerator` (only with a spectrum).
+    rel : float
+        Tolerated relative change of :math:`1/\Delta` (default 10 %).
+    safety : float
+        ``strength_max`` is where the second-order estimate reaches ``rel / safety``: near
+        :math:`\lambda_*` the higher orders add to the deviation (measured: the estimate is 0.7-0.8 of the
+        ULE-Davies deviation there, L = 4 to 7), so a factor 2 keeps the estimate conservative.
+
+    Returns
+    -------
+    SecularRegime
+        ``strength_max = inf`` when no coherence couples to the slow mode.
+    """
+    rel = _checks.check_positive("rel", rel)
+    safety = _checks.check_positive("safety", safety)
+    if safety < 1:
+        raise ValueError(f"safety must be >= 1 (the estimate is second order and optimistic near lambda*), got {safety!r}")
+    if isinstance(system, Spectrum):
+        if couplings is None or bath is None:
+            raise ValueError("secular_regime(spectrum, couplings, bath): with a Spectrum, pass couplings and bath")
+        spec = system
+        A_eig, baths = couplings_in_eigenbasis(spec, couplings, bath)
+    elif hasattr(system, "_core") and hasattr(system, "spectrum"):
+        if couplings is not None or bath is not None:
+            raise ValueError("secular_regime(generator): the generator's couplings and bath are used; "
+                             "pass a Spectrum to give others")
+        spec = system.spectrum
+        A_eig, baths = list(system._core.A), list(system._core.baths)
+    else:
+        raise TypeError("system must be a davies_mb Spectrum or a Davies/Redfield/ULE generator, got "
+                        f"{type(system).__name__}")
+    Ls = _jump_ops(spec, A_eig, baths)
+    E = spec.energies
+    n = E.size
+    K = sum(L_.conj().T @ L_ for L_ in Ls)
+    Kd = np.real(np.diag(K))
+    W = sum(np.abs(L_) ** 2 for L_ in Ls) - np.diag(Kd)
+    betas = {b.beta for b in baths}
+    beta = betas.pop() if len(betas) == 1 else None
+    p = spec.gibbs_weights(beta) if (beta is not None and np.isfinite(beta)) else None
+    if n < 2:
+        return SecularRegime(np.inf, rel, 0.0, np.inf, 0.0, np.inf)
+    mu1, r, l_ = _slow_mode(W, p)
+    m = sum(L_ @ (r[:, None] * L_.conj().T) for L_ in Ls) - 0.5 * (K * r[None, :] + r[:, None] * K)
+    nT = sum(L_.conj().T @ (l_[:, None] * L_) for L_ in Ls)  # nT[b, a] -> n_ab = nT[b, a] - K_ba (l_a + l_b)/2
+    nmat = nT.T - 0.5 * K.T * (l_[:, None] + l_[None, :])
+    nu = -0.5 * (Kd[:, None] + Kd[None, :]) + sum(np.diag(L_)[:, None] * np.conj(np.diag(L_))[None, :] for L_ in Ls)
+    om = E[:, None] - E[None, :]
+    sel = np.abs(om) > spec.level_tol
+    c = (nmat * m)[sel]
+    keep = np.abs(c) > 0
+    c, omv, nuv = c[keep], om[sel][keep], nu[sel][keep]
+    gap1 = abs(float(np.real(mu1)))
+    if c.size == 0 or gap1 == 0.0:
+        return SecularRegime(np.inf, rel, gap1, np.inf, 0.0, np.inf)
+    sig = abs(float(np.sum(np.real(c * (nuv - mu1)) / omv**2)))
+    w_sp = float(np.sqrt(gap1 / sig)) if sig > 0 else np.inf
+    reg = SecularRegime(np.inf, rel, gap1, np.inf, 0.0, w_sp, _terms=(c, omv, nuv, complex(mu1)))
+    grid = np.geomspace(1e-5, 10.0, 121)
+    dev = reg.deviation(grid)
+    target = rel / safety
+    above = np.flatnonzero(dev >= target)
+    if above.size == 0:
+        return reg
+    k = int(above[0])
+    if k == 0:
+        lam = float(grid[0])
+    else:
+        lam = float(so.brentq(lambda x: reg.deviation([x])[0] - target, grid[k - 1], grid[k], xtol=1e-10 * grid[k]))
+    l2 = lam * lam
+    contrib = np.abs(np.real(c / (1j * omv + l2 * (mu1 - nuv))))
+    j = int(np.argmax(contrib))
+    return dataclasses.replace(reg, strength_max=lam, spacing=float(abs(omv[j])),
+                               share=float(contrib[j] / max(np.sum(contrib), 1e-300)))
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossoverResult:
+    r"""Davies against a non-secular generator over strengths (from :func:`ule_crossover`).
+
+    ``t_davies``, ``t_other``: :math:`1/\Delta`; ``deviation = |t_other/t_davies - 1|``; ``crossover``: the
+    strength where the deviation reaches ``rel`` (log-log interpolation between grid points; ``nan`` if it
+    never does, the smallest strength if it already does there); ``estimate``: the
+    :class:`SecularRegime` of the same system.
+    """
+
+    strengths: np.ndarray
+    t_davies: np.ndarray
+    t_other: np.ndarray
+    deviation: np.ndarray
+    rel: float
+    crossover: float
+    estimate: SecularRegime
+    method: str
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("strengths", "t_davies", "t_other", "deviation", "rel", "crossover",
+                                            "method")}
+        d["estimate"] = dataclasses.asdict(self.estimate)
+        return d
+
+
+def crossing(strengths, deviation, rel) -> float:
+    """First strength where ``deviation`` reaches ``rel``, interpolated linearly in log-log."""
+    lams = np.asarray(strengths, dtype=float)
+    dev = np.asarray(deviation, dtype=float)
+    above = np.flatnonzero(dev >= rel)
+    if above.size == 0:
+        return float("nan")
+    k = int(above[0])
+    if k == 0:
+        return float(lams[0])
+    x0, x1 = np.log(lams[k - 1]), np.log(lams[k])
+    y0, y1 = np.log(max(dev[k - 1], 1e-300)), np.log(dev[k])
+    f = (np.log(rel) - y0) / (y1 - y0) if y1 != y0 else 1.0
+    return float(np.exp(x0 + f * (x1 - x0)))
+
+
+def ule_crossover(spectrum: Spectrum, couplings, bath, strengths, *, rel: float = 0.1, method: str = "ule",
+                  lamb_shift: bool = False) -> CrossoverResult:
+    r"""Measure :math:`\lambda^*`: where the Davies :math:`1/\Delta` departs from the ULE (or Redfield) one by ``rel``.
+
+    One generator of each kind, reused over the strengths (``with_strength``). ``method="redfield"`` needs
+    :math:`d \le 128` (and is slow there); the ULE runs at any size the spectrum has (matrix free).
+    """
+    from .davies import DaviesGenerator
+    from .ergodicity import _check_strengths
+
+    _checks.check_choice("method", method, ("ule", "redfield"))
+    lams = np.sort(_check_strengths(strengths))
+    rel = _checks.check_positive("rel", rel)
+    D = DaviesGenerator(spectrum, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
+    if method == "ule":
+        from .ule import ULEGenerator
+
+        G = ULEGenerator(spectrum, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
+    else:
+        from .redfield import RedfieldGenerator
+
+        G = RedfieldGenerator(spectrum, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
+    g1 = D.gap()
+    td = np.array([1.0 / (g1 * lam**2) if g1 > 0 else np.inf for lam in lams])
+    to = np.array([1.0 / G.with_strength(lam).gap() for lam in lams])
+    dev = np.abs(to / td - 1.0)
+    return CrossoverResult(strengths=lams, t_davies=td, t_other=to, deviation=dev, rel=rel,
+                           crossover=crossing(lams, dev, rel), estimate=secular_regime(G), method=method)
