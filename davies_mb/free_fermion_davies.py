@@ -65,6 +65,7 @@ import heapq
 import numbers
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 
 from . import _checks
@@ -102,6 +103,8 @@ class FreeFermionTrajectory:
 
 
 def _parse_chain(chain):
+    if isinstance(chain, tuple) and len(chain) == 3 and chain[0] in ("xx", "tfim"):  # from the classmethods
+        return chain
     if not isinstance(chain, SpinChain):
         raise TypeError(f"chain must be a davies_mb.SpinChain from dm.xx(...) or dm.tfim(...), got "
                         f"{type(chain).__name__}")
@@ -118,11 +121,11 @@ def _parse_chain(chain):
         if bad or not np.all(hz == hz[0]):
             raise ValueError(f"chain {chain!r} is not a free-fermion XX chain (nonzero {sorted(bad) or 'non-uniform hz'}); "
                              "FreeFermionDavies needs dm.xx(L, j=..., hz=..., bc='open') or dm.tfim(L, g, h=0)")
-        return "xx", dict(j=float(p["j"]), hz=float(hz[0]))
+        return "xx", chain.L, dict(j=float(p["j"]), hz=float(hz[0]))
     if chain.name == "tfim":
         if p["h"] != 0:
             raise ValueError(f"chain {chain!r} has a longitudinal field h={p['h']}: not free fermions; use h=0")
-        return "tfim", dict(j=float(p["j"]), g=float(p["g"]))
+        return "tfim", chain.L, dict(j=float(p["j"]), g=float(p["g"]))
     raise ValueError(f"chain family {chain.name!r} is not a free-fermion chain; use dm.xx or dm.tfim")
 
 
@@ -146,11 +149,56 @@ def _parse_couplings(model, coupling):
     return out
 
 
+def _bidiagonal_modes(B):
+    r"""Canonical form of :math:`h` with :math:`h_{2i,2j+1} = B_{ij}` (lower bidiagonal B, open Ising chain).
+
+    :math:`H = \frac{i}{2}\sum_{ij}B_{ij}\gamma_{2i}\gamma_{2j+1}`; the SVD :math:`B = \sum_k\varepsilon_k u_kv_k^T`
+    gives :math:`\gamma'_{2k} = u_k\cdot\gamma_{\rm even}`, :math:`\gamma'_{2k+1} = v_k\cdot\gamma_{\rm odd}`.
+    The SVD comes from the Golub-Kahan tridiagonal matrix (off-diagonals ``B_00, B_10, B_11, B_21, ...``), whose
+    eigenvectors for :math:`\pm\varepsilon_k` are :math:`(u_k, \pm v_k)/\sqrt2` interleaved: an
+    :math:`O(L^2)` symmetric tridiagonal eigenproblem instead of a dense :math:`2L\times 2L` one.
+    """
+    L = B.shape[0]
+    e = np.zeros(2 * L - 1)
+    e[0::2] = np.diag(B)
+    e[1::2] = np.diag(B, -1)
+    lam, Y = sla.eigh_tridiagonal(np.zeros(2 * L), e)
+    scale = max(1.0, float(np.max(np.abs(lam))))
+    tol = 1e-10 * scale
+    pos = np.flatnonzero(lam > tol)
+    U = np.sqrt(2) * Y[0::2, pos]
+    V = np.sqrt(2) * Y[1::2, pos]
+    eps = lam[pos]
+    zero = np.flatnonzero(np.abs(lam) <= tol)
+    if zero.size:  # kernel: real orthonormal bases of ker B^T (even) and ker B (odd), paired arbitrarily
+        Ue = sla.orth(Y[0::2, zero], rcond=1e-8)
+        Vo = sla.orth(Y[1::2, zero], rcond=1e-8)
+        if Ue.shape[1] != Vo.shape[1] or 2 * Ue.shape[1] != zero.size:
+            raise np.linalg.LinAlgError("could not pair the zero modes")
+        U, V = np.hstack([Ue, U]), np.hstack([Vo, V])
+        eps = np.concatenate([np.zeros(Ue.shape[1]), eps])
+    if eps.size != L:
+        raise np.linalg.LinAlgError("spectrum not symmetric")
+    # checks in O(L^2 + L^3 BLAS): singular-vector residuals and orthogonality
+    Bs = sp.csr_array(B)
+    res = max(float(np.max(np.abs(Bs @ V - U * eps))), float(np.max(np.abs(Bs.T @ U - V * eps))))
+    orth = max(float(np.max(np.abs(U.T @ U - np.eye(L)))), float(np.max(np.abs(V.T @ V - np.eye(L)))))
+    if res > 1e-9 * scale or orth > 1e-9:
+        raise np.linalg.LinAlgError(f"bidiagonal SVD inaccurate (residual {res:.1e}, orthogonality {orth:.1e})")
+    R = np.zeros((2 * L, 2 * L))
+    R[0::2, 0::2] = U.T
+    R[1::2, 1::2] = V.T
+    return R, eps
+
+
 def _hamiltonian_and_modes(model, L, params):
     """(h, R, eps): Majorana matrix, canonical rotation (rows 2k, 2k+1 = mode k), eps >= 0 ascending."""
     if model == "tfim":
         h = _tfim_majorana_matrix(L, params["j"], params["g"], "open", None)
-        R, eps = _canonical_form(h)
+        try:
+            R, eps = _bidiagonal_modes(h[0::2, 1::2])
+        except np.linalg.LinAlgError:  # e.g. exactly degenerate clusters: the general (slower) route
+            R, eps = _canonical_form(h)
         return h, R, eps
     t = np.diag(np.full(L, params["hz"])) + (params["j"] / 2) * (np.eye(L, k=1) + np.eye(L, k=-1))
     h = np.zeros((2 * L, 2 * L))
@@ -197,11 +245,10 @@ class FreeFermionDavies:
             self._c = _core
             self._cache = {}
             return
-        model, params = _parse_chain(chain)
+        model, L, params = _parse_chain(chain)
         cpl = _parse_couplings(model, coupling)
         if not isinstance(bath, Bath):
             raise TypeError(f"bath must be a davies_mb Bath (e.g. dm.OhmicBath(beta=1.0)), got {type(bath).__name__}")
-        L = chain.L
         h, R, eps = _hamiltonian_and_modes(model, L, params)
         if freq_tol is None:
             freq_tol = 1e4 * np.finfo(float).eps * max(1.0, float(eps.sum()))
@@ -248,6 +295,20 @@ class FreeFermionDavies:
                        zero=zero, blocks=blocks, beta=beta, freq_tol=freq_tol, n_couplings=len(cpl),
                        z=z, down=down, up=up)
         self._cache = {}
+
+    @classmethod
+    def xx(cls, L: int, coupling, bath, strength: float = 1.0, *, j: float = 1.0, hz: float = 0.0,
+           freq_tol: float | None = None) -> "FreeFermionDavies":
+        r"""Open XX chain of any length (``dm.xx`` stops at 40 sites, the limit of its many-body matrices)."""
+        return cls(("xx", _check_sites(L), dict(j=_real("j", j), hz=_real("hz", hz))), coupling, bath, strength,
+                   freq_tol=freq_tol)
+
+    @classmethod
+    def tfim(cls, L: int, g: float, coupling, bath, strength: float = 1.0, *, j: float = 1.0,
+             freq_tol: float | None = None) -> "FreeFermionDavies":
+        r"""Open transverse-field Ising chain of any length (:math:`H = -J\sum\sigma^z\sigma^z - g\sum\sigma^x`)."""
+        return cls(("tfim", _check_sites(L), dict(j=_real("j", j), g=_real("g", g))), coupling, bath, strength,
+                   freq_tol=freq_tol)
 
     # -- basic data ---------------------------------------------------------------------------------
     def with_strength(self, strength: float) -> "FreeFermionDavies":
@@ -306,6 +367,10 @@ class FreeFermionDavies:
         r = np.concatenate([-e[4].real.ravel() for e in self._eig()])
         return 1e-9 * max(float(np.max(np.abs(r))) if r.size else 0.0, 1e-300)
 
+    def _freq_tol(self) -> float:
+        # imaginary parts of rapidities are single-particle energies: compared on the frequency scale
+        return max(self._c["freq_tol"], 1e-12 * max(1.0, float(self._c["eps"].max())))
+
     def rapidities(self) -> np.ndarray:
         r"""The :math:`2L` eigenvalues :math:`x_j` of :math:`X` (mode-basis blocks), sorted by decay rate."""
         x = np.concatenate([e[4].ravel() for e in self._eig()])
@@ -331,13 +396,12 @@ class FreeFermionDavies:
         nd = int(dark.sum())
         out = []
         if nd:
-            nonzero = np.abs(xd) > tol
-            if np.any(nonzero) and nd - 1 >= np.log2(k):
+            if np.any(np.abs(xd) > self._freq_tol()) and nd - 1 >= np.log2(k):
                 return np.zeros(k)  # at least 2^(nd-1) subsets of dark rapidities have nonzero sum
             sums = np.zeros(1)
             for v in xd:
                 sums = np.concatenate([sums, sums + v])
-            zero_sums = int(np.sum(np.abs(sums) <= tol * max(1, nd)))
+            zero_sums = int(np.sum(np.abs(sums) <= self._freq_tol() * max(1, nd)))
             out = [0.0] * min(k, 2**nd - zero_sums)
             mult = 2**nd
         else:
@@ -361,6 +425,22 @@ class FreeFermionDavies:
     def relaxation_time(self) -> float:
         """:math:`1/\\Delta`."""
         return 1.0 / self.gap()
+
+    def kernel_dimension(self) -> int:
+        r"""Number of independent stationary states: the subsets of rapidities that sum to zero (empty one included).
+
+        Counted by enumerating the subsets of the undamped rapidities (at most 30 of them here).
+        """
+        x = self.rapidities()
+        tol = self._rate_tol()
+        xd = x[-x.real <= tol].imag
+        if xd.size > 30:
+            raise ValueError(f"{xd.size} undamped rapidities: the kernel dimension (up to 2^{xd.size}) is not "
+                             "enumerated; see dark_modes()")
+        sums = np.zeros(1)
+        for v in xd:
+            sums = np.concatenate([sums, sums + v])
+        return int(np.sum(np.abs(sums) <= self._freq_tol() * max(1, xd.size)))
 
     def dark_modes(self) -> int:
         """Number of rapidities with zero real part (modes the bath does not reach); 0 means a unique stationary state."""
@@ -475,7 +555,8 @@ class FreeFermionDavies:
         tol = self._rate_tol()
         out = Gp.copy()
         for gids, maj, X, Y, x, V, Vi in self._eig():
-            keep = np.abs(x[:, :, None] + x[:, None, :]) <= tol * max(1.0, self.L)
+            xs = x[:, :, None] + x[:, None, :]
+            keep = (np.abs(xs.real) <= 2 * tol) & (np.abs(xs.imag) <= 2 * self._freq_tol())
             if not np.any(keep):
                 continue
             Db = D[maj[:, :, None], maj[:, None, :]]
@@ -571,6 +652,22 @@ class FreeFermionDavies:
         R = self._c["R"]
         Gp = R @ np.asarray(G) @ R.T
         return (1 + np.diagonal(Gp[..., 0::2, 1::2], axis1=-2, axis2=-1)) / 2
+
+
+def _check_sites(L) -> int:
+    if isinstance(L, bool) or not isinstance(L, numbers.Integral):
+        raise TypeError(f"L must be an integer number of sites, got {L!r}")
+    if L < 2:
+        raise ValueError(f"L must be >= 2 sites, got {L}")
+    _checks.check_memory(f"the single-particle problem of L={L} sites", (2 * L, 2 * L), np.complex128,
+                         hint="The canonical form diagonalizes a 2L x 2L matrix.")
+    return int(L)
+
+
+def _real(name, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
 
 
 def _check_times(times) -> np.ndarray:
