@@ -23,6 +23,7 @@ from .conserved import (
     restricted_equilibrium,
 )
 from .davies import CheckReport, DaviesGenerator, ModeExpansion
+from .free_fermion_davies import FreeFermionDavies, FreeFermionTrajectory
 from . import dynamics
 from . import eth
 from .dynamics import (
@@ -108,4 +109,6 @@ __all__ = [
     "xx",
     "xxz",
     "__version__",
+    "FreeFermionDavies",
+    "FreeFermionTrajectory",
 ]

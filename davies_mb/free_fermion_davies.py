@@ -586,6 +586,36 @@ class FreeFermionDavies:
             ED = E @ D
             yield Gp + (E @ ED.T).T  # E D E^T = (E (E D)^T)^T
 
+    def _mode_pair_trajectory(self, C0, t) -> np.ndarray:
+        r""":math:`\Gamma'_{2k,2k+1}(t)`, shape ``(T, L)``, from the diagonal group blocks only."""
+        R = self._c["R"]
+        Gp = self._particular()
+        G0 = self._check_cov(C0)
+        key = hash(G0.tobytes())  # repeated calls with one initial state (tail fits) reuse its rotation
+        if self._cache.get("D", (None,))[0] == key:
+            D = self._cache["D"][1]
+        else:
+            D = R @ G0 @ R.T - Gp
+            self._cache["D"] = (key, D)
+        k = np.arange(self.L)
+        out = np.tile(Gp[2 * k, 2 * k + 1], (t.size, 1))
+        for gids, maj, X, Y, x, V, Vi in self._eig():
+            Db = D[maj[:, :, None], maj[:, None, :]]
+            T0 = Vi @ Db @ np.swapaxes(Vi, 1, 2)  # D in the eigenbasis of X: e^{Xt} D e^{X^T t} -> T0 e^{(x_i+x_j)t}
+            xs = x[:, :, None] + x[:, None, :]
+            modes = maj[:, 0::2] // 2  # (n, s)
+            # only the (2a, 2a+1) entries of V (T0 e^{xs t}) V^T: sum_ij V[2a,i] T0_ij e^{xs_ij t} V[2a+1,j]
+            W = V[:, 0::2, :, None] * V[:, 1::2, None, :] * T0[:, None, :, :]  # (n, s, 2s, 2s)
+            n, s_ = modes.shape
+            W = W.reshape(n * s_, -1)
+            E = xs.reshape(n, 1, -1).repeat(s_, axis=1).reshape(n * s_, -1)
+            step = max(1, 2**22 // max(1, W.size))  # times per chunk (bounded temporary memory)
+            for a in range(0, t.size, step):
+                tc = t[a:a + step]
+                vals = np.real(np.einsum("mq,tmq->tm", W, np.exp(E[None] * tc[:, None, None])))
+                out[a:a + step][:, modes.ravel()] += vals
+        return out
+
     def evolve_correlations(self, C0, times) -> np.ndarray:
         r"""Site-basis covariance :math:`\Gamma(t)` at each time, shape ``(T, 2L, 2L)``.
 
@@ -608,6 +638,9 @@ class FreeFermionDavies:
         R = self._c["R"]
         eps = self._c["eps"]
         k = np.arange(self.L)
+        if not local:  # energy and mode occupations need only the diagonal group blocks: O(L) per time
+            d = self._mode_pair_trajectory(C0, t)
+            return FreeFermionTrajectory(t, 0.5 * d @ eps, (1 + d) / 2, None)
         Re, Ro = R[:, 0::2], R[:, 1::2]
         energy = np.empty(t.size)
         occ = np.empty((t.size, self.L))
