@@ -14,8 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "SelfCheckError",
+    "check_state_result",
     "as_operator",
     "check_beta",
+    "boltzmann_weights",
     "check_hermitian",
     "check_positive",
     "check_choice",
@@ -63,6 +66,30 @@ def _describe(x) -> str:
     return f"{type(x).__name__} {x!r}"
 
 
+class SelfCheckError(ArithmeticError):
+    """A result failed its own consistency check (NaN, inf, trace off 1, not Hermitian, not positive, a
+    distance outside [0, 1]). Raised instead of returning a wrong number."""
+
+
+def check_state_result(what: str, X, *, tol: float = 1e-8, positivity: bool | None = None) -> None:
+    """Raise :class:`SelfCheckError` unless ``X`` is a density matrix: finite, trace 1, Hermitian, and
+    (when ``positivity`` is True, or None and ``X`` is at most 256 x 256) positive semidefinite, all to ``tol``.
+    """
+    X = np.asarray(X)
+    if not np.all(np.isfinite(X)):
+        raise SelfCheckError(f"{what} has {int(np.sum(~np.isfinite(X)))} NaN or infinite entries")
+    tr = complex(np.trace(X))
+    if abs(tr - 1.0) > tol:
+        raise SelfCheckError(f"{what} has trace {tr.real:.12g}{tr.imag:+.3g}j, not 1 (tolerance {tol:g})")
+    herm = float(np.max(np.abs(X - X.conj().T))) if X.size else 0.0
+    if herm > tol:
+        raise SelfCheckError(f"{what} is not Hermitian: max |X - X^dag| = {herm:.3g} (tolerance {tol:g})")
+    if positivity or (positivity is None and X.shape[0] <= 256):
+        lo = float(np.linalg.eigvalsh(0.5 * (X + X.conj().T))[0]) if X.size else 0.0
+        if lo < -tol:
+            raise SelfCheckError(f"{what} is not positive: smallest eigenvalue {lo:.3g} (tolerance {tol:g})")
+
+
 def check_positive(name: str, value, *, allow_zero: bool = False, finite: bool = True) -> float:
     """Return ``value`` as a float after checking that it is a real number > 0 (>= 0 if allowed)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -76,17 +103,34 @@ def check_positive(name: str, value, *, allow_zero: bool = False, finite: bool =
     return v
 
 
-def check_beta(beta) -> float:
-    """Inverse temperature: a finite real number > 0 (negative temperatures are not thermal baths)."""
+def check_beta(beta, *, allow_inf: bool = True) -> float:
+    """Inverse temperature: a real number > 0 (>= 1e-300); ``np.inf`` (zero temperature) unless refused."""
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
         raise TypeError(f"beta (inverse temperature) must be a real number, got {_describe(beta)}")
     b = float(beta)
-    if not np.isfinite(b) or b <= 0:
-        raise ValueError(
-            f"beta (inverse temperature) must be finite and > 0, got {beta!r}; "
-            "use beta = 1/T with T > 0 (zero temperature is not supported: take a large finite beta)"
-        )
+    if np.isnan(b) or b <= 0 or (np.isinf(b) and not allow_inf):
+        allowed = "> 0 (np.inf for zero temperature)" if allow_inf else "finite and > 0"
+        raise ValueError(f"beta (inverse temperature) must be {allowed}, got {beta!r}; use beta = 1/T with T > 0")
+    if b < 1e-300:
+        raise ValueError(f"beta = {beta!r} is below 1e-300: rates ~ 1/beta overflow; pass beta >= 1e-300")
     return b
+
+
+def boltzmann_weights(beta: float, level_energies, level_index=None) -> np.ndarray:
+    r"""Normalized Boltzmann weights :math:`e^{-\beta(\epsilon - \epsilon_0)}/Z`, stable at every beta.
+
+    Shifted by the lowest energy (no overflow, underflow harmless); at ``beta = inf`` the ground level
+    (lowest entry of ``level_energies``) shares the weight equally. ``level_index`` maps states to levels,
+    so that states of one degenerate level get exactly equal weights (no round-off splitting at large beta).
+    """
+    eps = np.asarray(level_energies, dtype=float)
+    e = eps if level_index is None else eps[np.asarray(level_index)]
+    de = e - float(np.min(eps))
+    if np.isinf(beta):
+        w = (de == 0).astype(float)
+    else:
+        w = np.exp(-beta * de)
+    return w / w.sum()
 
 
 def check_choice(name: str, value, choices) -> object:

@@ -241,10 +241,13 @@ class Spectrum:
 
     # -- thermal states ----------------------------------------------------------------------------
     def gibbs_weights(self, beta) -> np.ndarray:
-        r"""Gibbs populations :math:`p_n = e^{-\beta E_n}/Z` in the eigenbasis (stable: shifted by E_0)."""
+        r"""Gibbs populations :math:`p_n = e^{-\beta E_n}/Z` in the eigenbasis (stable: shifted by E_0).
+
+        Evaluated on level energies, so the states of one degenerate level get equal weights; at
+        ``beta = inf`` the ground level shares the weight equally (the normalized ground-level projector).
+        """
         beta = _checks.check_beta(beta)
-        w = np.exp(-beta * (self.energies - self.energies[0]))
-        return w / w.sum()
+        return _checks.boltzmann_weights(beta, self.level_energies, self.level_index)
 
     def gibbs(self, beta) -> np.ndarray:
         r"""Gibbs state :math:`e^{-\beta H}/Z` as a dense matrix in the computational basis."""
