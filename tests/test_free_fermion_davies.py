@@ -251,6 +251,26 @@ def test_zero_temperature():
     assert_allclose(ff.site_occupations(ff.stationary_correlations()).sum(), np.sum(e < 0), atol=1e-10)
 
 
+@pytest.mark.parametrize("case", ["xx-field", "tfim-para"])
+@pytest.mark.parametrize("beta", [25.0, math.inf])
+def test_low_temperature_against_many_body(case, beta, rng):
+    """beta * bandwidth ~ 100 and zero temperature: gap, rates, stationary covariance, energy trajectory."""
+    try:
+        dm.OhmicBath(beta=beta)
+    except ValueError:
+        pytest.xfail("baths do not accept beta = inf yet")
+    L = 5
+    model, chain, ff, gen = build(case, L, beta=beta)
+    assert_allclose(ff.gap(), gen.gap(), rtol=1e-9, atol=1e-13)
+    assert_allclose(ff.relaxation_rates(8), gen.relaxation_rates(8), rtol=1e-9, atol=1e-13)
+    gam = majoranas(model, L)
+    rho0 = random_state(rng, 2**L)
+    assert_allclose(ff.stationary_correlations(), covariance(gam, gen.stationary_state(rho0)), atol=1e-10)
+    times = np.array([0.0, 3.0, 40.0, 400.0])
+    ref = gen.expect([chain.hamiltonian(sparse=False)], rho0, times).real[0]
+    assert_allclose(ff.trajectory(covariance(gam, rho0), times, local=False).energy, ref, atol=1e-10)
+
+
 # -- long chains -------------------------------------------------------------------------------------------------
 def test_long_chain_edge_scaling():
     """Slowest edge mode: |phi_k(0)|^2 ~ 2 pi^2 / L^3 at the band edge, so gap * L^3 tends to a constant."""
