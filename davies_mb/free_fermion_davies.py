@@ -236,6 +236,12 @@ class FreeFermionDavies:
     freq_tol : float, optional
         Single-particle energies closer than this share a Bohr frequency (default
         :math:`10^4\epsilon_{mach}\max(1, \sum_k\varepsilon_k)`, the many-body default level tolerance).
+
+    Notes
+    -----
+    No Lamb shift (the default of :class:`~davies_mb.DaviesGenerator`; it would add the quadratic
+    :math:`\sum_\omega S(\omega)A(\omega)^\dagger A(\omega)` to :math:`h` inside each frequency group).
+    Covariances are real antisymmetric :math:`(2L, 2L)` arrays in the site Majorana basis.
     """
 
     def __init__(self, chain, coupling, bath, strength: float = 1.0, *, freq_tol: float | None = None,
