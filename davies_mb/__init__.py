@@ -24,6 +24,7 @@ from .conserved import (
 )
 from ._checks import SelfCheckError
 from .davies import CheckReport, DaviesGenerator, ModeExpansion, PropagatedExpectation
+from .free_fermion_davies import FreeFermionDavies, FreeFermionTrajectory
 from . import dynamics
 from . import eth
 from .dynamics import (
@@ -118,4 +119,6 @@ __all__ = [
     "secular_regime",
     "ule_crossover",
     "__version__",
+    "FreeFermionDavies",
+    "FreeFermionTrajectory",
 ]

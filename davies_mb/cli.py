@@ -3,6 +3,7 @@
 ``davies-mb gap --model xxz --L 8 --delta 0.5 --j2 0.3 --beta 1 --coupling "x0+z1" --json``
 ``davies-mb teq --model xxz --L 8 --delta 0.5 --coupling "x0+z1" --lambdas 1e-3:1e-1:6``
 ``davies-mb demo``
+``davies-mb teq-size --ff-sizes 8,64,1000 --sizes 6,8 --json``
 """
 
 from __future__ import annotations
@@ -485,6 +486,55 @@ def cmd_gge(a) -> int:
     return 0
 
 
+def _int_list(text: str, name: str) -> list:
+    if not text.strip():
+        return []
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{name} must be a comma list of integers like '8,16,32', got {text!r}") from None
+
+
+def _plain(o):
+    """Arrays and numpy scalars inside nested dicts as JSON-ready Python values."""
+    if isinstance(o, dict):
+        return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_plain(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _plain(o.tolist())
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None if np.isnan(o) else ("inf" if o > 0 else "-inf")
+    return o
+
+
+def cmd_teq_size(a) -> int:
+    """t_eq lambda^2 versus L: free fermions (FreeFermionDavies) and exact XXZ (DaviesGenerator), edge bath."""
+    from .size_scaling import exact_size_scan, free_fermion_size_scan
+
+    bath = _bath_from_args(a)
+    ff_sizes = _int_list(a.ff_sizes, "--ff-sizes")
+    sizes = _int_list(a.sizes, "--sizes")
+    models = [m for m in a.ff_models.split(",") if m]
+    scans = []
+    with warnings.catch_warnings():
+        if a.json:
+            warnings.simplefilter("ignore")
+        for m in models if ff_sizes else []:
+            scans.append(free_fermion_size_scan(m, ff_sizes, bath, strength=a.strength, hz=a.hz, g=a.g))
+        for j2 in (0.0, a.j2) if sizes else ():
+            scans.append(exact_size_scan(sizes, bath, delta=a.delta, j2=j2, coupling=a.coupling,
+                                         strength=a.strength))
+    if a.json:
+        print(json.dumps(_plain({s.label: s.to_dict() for s in scans})))
+        return 0
+    for s in scans:
+        print(s.table() + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="davies-mb", description="Many-body thermalization with the Davies generator")
     sub = p.add_subparsers(dest="command", required=True)
@@ -543,6 +593,25 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--L", type=int, default=8)
     d.add_argument("--out", default="results/demo", help="folder for JSON and PNG (default results/demo)")
     d.set_defaults(func=cmd_demo)
+    z = sub.add_parser("teq-size", help="t_eq lambda^2 versus L: free fermions to L = 1000, exact XXZ (edge bath)")
+    z.add_argument("--ff-sizes", dest="ff_sizes", default="8,16,32,64,128,256,512,1000",
+                   help="free-fermion sizes, comma list ('' to skip; default 8,...,1000)")
+    z.add_argument("--ff-models", dest="ff_models", default="xx,tfim",
+                   help="xx (coupling x0) and/or tfim (coupling z0), comma list (default xx,tfim)")
+    z.add_argument("--hz", type=float, default=0.3, help="XX field (default 0.3: no particle-hole pairing)")
+    z.add_argument("--g", type=float, default=1.5, help="Ising transverse field (default 1.5: paramagnet)")
+    z.add_argument("--sizes", default="6,8,10", help="XXZ sizes for the exact generator ('' to skip; default 6,8,10)")
+    z.add_argument("--delta", type=float, default=0.5, help="XXZ anisotropy (default 0.5)")
+    z.add_argument("--j2", type=float, default=0.3, help="next-nearest exchange of the chaotic chain (default 0.3)")
+    z.add_argument("--coupling", default="z0", help="XXZ coupling as a Pauli sum (default z0: S^z = 0 sector)")
+    z.add_argument("--bath", default="ohmic", choices=["ohmic", "drude"])
+    z.add_argument("--beta", type=float, default=1.0)
+    z.add_argument("--eta", type=float, default=1.0)
+    z.add_argument("--cutoff", type=float, default=5.0)
+    z.add_argument("--s", type=float, default=1.0, help="Ohmic exponent (default 1)")
+    z.add_argument("--strength", type=float, default=0.1, help="lambda (t_eq lambda^2 does not depend on it)")
+    z.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    z.set_defaults(func=cmd_teq_size)
     return p
 
 
