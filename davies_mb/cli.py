@@ -464,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--L", type=int, default=8)
     d.add_argument("--out", default="results/demo", help="folder for JSON and PNG (default results/demo)")
     d.set_defaults(func=cmd_demo)
+    from .sweeps.cli import add_parser as _add_sweep_parser
+
+    _add_sweep_parser(sub)  # davies-mb sweep run|status|plot
     return p
 
 
