@@ -18,6 +18,7 @@ states") are recorded with the points, not printed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
@@ -30,24 +31,30 @@ __all__ = ["compute_task", "limit_threads"]
 _QMAP = {"fit_energy": "fit:energy", "fit_sz": "fit:Sz"}
 
 
-def limit_threads(n: int = 1) -> None:
-    """Limit BLAS/OpenMP (threadpoolctl, where installed) and numba to ``n`` threads in this process.
+@contextlib.contextmanager
+def limit_threads(n: int = 1):
+    """Limit BLAS/OpenMP (threadpoolctl) and numba to ``n`` threads while the block runs.
 
     One thread per worker process: a sweep is parallel over points, and nested BLAS threads on top of one
-    process per core only oversubscribe the cores.
+    process per core only oversubscribe the cores. The previous limits are restored afterwards, so a
+    serial run does not change the caller's process.
     """
-    try:
-        from threadpoolctl import threadpool_limits
+    with contextlib.ExitStack() as stack:
+        try:
+            from threadpoolctl import threadpool_limits
 
-        threadpool_limits(n)
-    except ImportError:  # pragma: no cover - the environment variables set for the workers still apply
-        pass
-    try:
-        import numba
+            stack.enter_context(threadpool_limits(n))
+        except ImportError:  # pragma: no cover - the workers' environment variables still apply
+            pass
+        try:
+            import numba
 
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    except Exception:  # pragma: no cover - numba is a dependency; never fail a point over a thread setting
-        pass
+            before = numba.get_num_threads()
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            stack.callback(numba.set_num_threads, before)
+        except Exception:  # pragma: no cover - never fail a point over a thread setting
+            pass
+        yield
 
 
 def _chain(task):
@@ -83,7 +90,8 @@ def _chain_quantities(chain, spec, wanted, options) -> dict:
         out["dim"] = float(spec.n)
     if "r_mean" in wanted:
         try:
-            sz = 0 if "sz" in chain.symmetries else None
+            # the middle S^z sector: 0 for even L, 1/2 for odd L (the largest, the one ETH studies use)
+            sz = (chain.L % 2) / 2 if "sz" in chain.symmetries else None
             out["r_mean"] = float(dm.eth.sector_level_statistics(chain, sz, discard=options["discard"]).mean)
         except Exception as e:  # noqa: BLE001 - recorded with the points
             out["r_mean"] = e
@@ -106,9 +114,12 @@ def _pair(chain, spec, ops_text, bath_spec, strengths, wanted, options) -> dict:
         for lam, v in zip(strengths, values):
             per[lam][name] = v
 
-    needs_gen = any(q in wanted for q in ("gap", "gap_lambda2", "kernel_dim", "distance_to_gibbs")) or any(
-        q.startswith("conserved_") for q in wanted)
     teq = [q for q in wanted if q.startswith(("t_eq_", "exponent_"))]
+    # teq_scan reports the gap, the kernel and the final distance to Gibbs too: then it is the only generator
+    from_scan = [q for q in ("gap", "gap_lambda2", "kernel_dim", "distance_to_gibbs") if q in wanted] if teq else []
+    needs_gen = any(q in wanted and q not in from_scan
+                    for q in ("gap", "gap_lambda2", "kernel_dim", "distance_to_gibbs")) or any(
+        q.startswith("conserved_") for q in wanted)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         if needs_gen:
@@ -154,6 +165,13 @@ def _pair(chain, spec, ops_text, bath_spec, strengths, wanted, options) -> dict:
                                    observables=obs or {}, epsilon=options["epsilon"], n_times=options["n_times"],
                                    t_max_factor=options["t_max_factor"], lamb_shift=options["lamb_shift"],
                                    progress=False)
+                with np.errstate(divide="ignore"):
+                    gaps = 1.0 / np.asarray(scan.t_gap)  # t_gap = 1/gap exactly (inf when the gap is 0)
+                for q, vals in (("gap", gaps), ("gap_lambda2", gaps / lams**2),
+                                ("kernel_dim", [float(scan.stationary_states)] * lams.size),
+                                ("distance_to_gibbs", scan.final_distance_to_gibbs)):
+                    if q in from_scan:
+                        put(q, [float(v) for v in vals])
                 for q in teq:
                     m = q.removeprefix("exponent_").removeprefix("t_eq_").removeprefix("lambda2_")
                     key = _QMAP.get(m, m)
@@ -174,13 +192,19 @@ def _pair(chain, spec, ops_text, bath_spec, strengths, wanted, options) -> dict:
                     else:
                         put(q, list(np.asarray(t)))
             except Exception as e:  # noqa: BLE001
-                for q in teq:
+                for q in teq + from_scan:
                     put(q, [e] * lams.size)
         caught = [str(x.message) for x in w]
     return per, caught
 
 
 def compute_task(task: dict) -> list:
+    """Compute every point of one task with one BLAS/numba thread; one record per point (see :func:`_compute`)."""
+    with limit_threads(1):
+        return _compute(task)
+
+
+def _compute(task: dict) -> list:
     """Compute every point of one task; returns one record per point.
 
     A record is ``{"key", "status": "done" | "failed", "values": {quantity: float}, "error", "traceback",
@@ -188,7 +212,6 @@ def compute_task(task: dict) -> list:
     """
     import davies_mb as dm
 
-    limit_threads(1)
     t0 = time.perf_counter()
     wanted = list(task["quantities"])
     options = task["options"]

@@ -83,7 +83,10 @@ def _dimension(family, L, sector) -> tuple:
         return 2**L, False
     from ..sectors import sector_dimension
 
-    d = sector_dimension(L, sector)
+    try:
+        d = sector_dimension(L, sector)
+    except (ValueError, TypeError):  # e.g. a sector that does not exist: the task fails and says why
+        return 0, False
     k = sector.get("k")
     cplx = k is not None and (2 * k) % L != 0  # momenta other than 0, pi have complex eigenvectors
     return int(d), bool(cplx)
@@ -183,7 +186,7 @@ def local_cluster(workers: int | None = None, *, memory_limit="auto", **kwargs):
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}) | WORKER_ENV
     with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                            dashboard_address=kwargs.pop("dashboard_address", None), **kwargs)
+                            dashboard_address=kwargs.pop("dashboard_address", ":0"), **kwargs)
 
 
 def _failure_records(task: Task, exc: BaseException) -> list:

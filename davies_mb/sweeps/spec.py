@@ -78,7 +78,7 @@ _TEQ_METHODS = ("gap", "distance", "fit_energy", "fit_sz")
 #: Quantities per point and what they are (``<m>`` is one of gap, distance, fit_energy, fit_sz).
 QUANTITIES = {
     "dim": "dimension of the diagonalized space (2^L or the sector's)",
-    "r_mean": "<r>, mean level-spacing ratio pooled over the fully resolved sectors at S^z = 0 (eth)",
+    "r_mean": "<r>, mean level-spacing ratio pooled over the fully resolved sectors at S^z = 0 (1/2 for odd L)",
     "gap": "Davies gap Delta at the point's lambda",
     "gap_lambda2": "Delta / lambda^2 (lambda-independent inside Davies)",
     "kernel_dim": "number of independent stationary states",
