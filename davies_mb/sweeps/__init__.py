@@ -17,6 +17,7 @@ dask, distributed and xarray are optional dependencies: ``pip install 'davies-mb
 """
 
 from .compute import compute_task
+from .plot import heatmaps
 from .runner import Plan, RunReport, Task, local_cluster, plan, run
 from .spec import CONSERVED_ALIASES, QUANTITIES, VALID_QUANTITIES, Point, Sweep, load_sweep, parse_grid
 from .store import Store, SweepStatus, load, status
@@ -33,6 +34,7 @@ __all__ = [
     "SweepStatus",
     "Task",
     "compute_task",
+    "heatmaps",
     "load",
     "load_sweep",
     "local_cluster",
