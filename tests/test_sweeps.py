@@ -34,7 +34,7 @@ BASE = {
     "strength": [0.05, 0.2],
     "quantities": ["gap", "gap_lambda2", "kernel_dim", "t_eq_lambda2_gap", "t_eq_distance", "exponent_gap",
                    "distance_to_gibbs", "conserved_flip", "r_mean", "dim"],
-    "model": {"family": "xxz", "L": [4, 5], "bc": "open", "delta": [0.5, 0.9], "j2": 0.3},
+    "model": {"family": "xxz", "L": [4, 5], "bc": "open", "delta": 0.9, "j2": 0.3},
     "couplings": {"x": "x0", "xz": "x0+z1"},
     "bath": {"kind": "ohmic", "beta": [0.5, 1.0], "eta": 1.0, "cutoff": 5.0},
     "options": {"n_times": 60},
@@ -53,7 +53,7 @@ def _values(store) -> dict:
 def serial_store(tmp_path_factory):
     store = tmp_path_factory.mktemp("serial")
     rep = sweeps.run(BASE, store, serial=True, progress=False)
-    assert rep.done == 32 and rep.failed == 0
+    assert rep.done == 16 and rep.failed == 0
     return store
 
 
@@ -85,10 +85,10 @@ def test_grids():
 
 def test_sweep_axes_and_keys():
     sw = sweeps.load_sweep(BASE)
-    assert sw.dims == ["delta", "L", "coupling", "beta", "strength"]
-    assert sw.n_points == 32
+    assert sw.dims == ["L", "coupling", "beta", "strength"]
+    assert sw.n_points == 16
     pts = sw.points()
-    assert len({p.key for p in pts}) == 32
+    assert len({p.key for p in pts}) == 16
     # the key is the hash of the canonical parameters and the version: a new version is a new point
     assert {p.key for p in sw.points(version="0.0.0")}.isdisjoint({p.key for p in pts})
     # the same description as TOML gives the same keys
@@ -136,7 +136,8 @@ def test_refused_before_anything_runs(tmp_path, capsys):
 
 # -- planning ------------------------------------------------------------------------------------------
 def test_plan_groups_one_diagonalization_per_chain(monkeypatch):
-    sw = BASE | {"quantities": ["gap", "kernel_dim"], "strength": [0.01, 0.03, 0.1]}
+    sw = BASE | {"quantities": ["gap", "kernel_dim"], "strength": [0.01, 0.03, 0.1],
+                 "model": BASE["model"] | {"delta": [0.5, 0.9]}}
     pl = sweeps.plan(sw)
     assert len(pl.tasks) == 4  # 2 L x 2 delta chains
     assert pl.n_generators == 4 * 2 * 2  # x 2 couplings x 2 betas
@@ -181,7 +182,7 @@ def test_values_match_direct_computation(serial_store):
         for cname, op in (("x", "x0"), ("xz", "x0+z1")):
             for beta in (0.5, 1.0):
                 gen = dm.DaviesGenerator(spec, [chain.parse_operator(op)], dm.OhmicBath(beta=beta, eta=1.0, cutoff=5.0))
-                pt = ds.sel(L=L, delta=0.9, coupling=cname, beta=beta)
+                pt = ds.sel(L=L, coupling=cname, beta=beta)
                 for lam in (0.05, 0.2):
                     g = gen.with_strength(lam)
                     assert_allclose(pt["gap"].sel(strength=lam), g.gap(), rtol=1e-9)
@@ -210,21 +211,21 @@ def test_values_match_direct_computation(serial_store):
 def test_gap_against_the_dense_superoperator(serial_store):
     """Independent of the Davies block code: eigenvalues of the full d^2 x d^2 superoperator (L = 4)."""
     ds = sweeps.load(serial_store)
-    chain = dm.xxz(4, 0.5, j2=0.3)
+    chain = dm.xxz(4, 0.9, j2=0.3)
     gen = dm.DaviesGenerator(dm.diagonalize(chain), [chain.parse_operator("x0+z1")], dm.OhmicBath(beta=1.0),
                              strength=0.2)
     mu = np.linalg.eigvals(gen.superoperator())
     rates = np.sort(-mu.real)
     gap = rates[rates > 1e-10][0]
-    assert_allclose(ds["gap"].sel(L=4, delta=0.5, coupling="xz", beta=1.0, strength=0.2), gap, rtol=1e-8)
+    assert_allclose(ds["gap"].sel(L=4, coupling="xz", beta=1.0, strength=0.2), gap, rtol=1e-8)
 
 
 # -- dask ----------------------------------------------------------------------------------------------
 def test_two_workers_equal_serial(client, serial_store, tmp_path):
     rep = sweeps.run(BASE, tmp_path / "dask", client=client, progress=False)
-    assert rep.done == 32 and rep.failed == 0 and rep.workers == 2
+    assert rep.done == 16 and rep.failed == 0 and rep.workers == 2
     a, b = _values(serial_store), _values(tmp_path / "dask")
-    assert a.keys() == b.keys() and len(a) == 32
+    assert a.keys() == b.keys() and len(a) == 16
     workers = {b[k]["worker"] for k in b}
     assert len(workers) == 2  # both workers computed points
     for k in a:
@@ -234,7 +235,7 @@ def test_two_workers_equal_serial(client, serial_store, tmp_path):
             assert_allclose(b[k]["values"][q], v, rtol=1e-9, atol=1e-14, err_msg=f"{k} {q}")
     # resuming a complete store computes nothing
     rep2 = sweeps.run(BASE, tmp_path / "dask", client=client, progress=False)
-    assert (rep2.done, rep2.failed, rep2.skipped) == (0, 0, 32)
+    assert (rep2.done, rep2.failed, rep2.skipped) == (0, 0, 16)
 
 
 def test_failing_point_is_recorded_and_not_retried(client, tmp_path, capsys):
@@ -354,8 +355,9 @@ def test_load_missing_points_are_nan_and_export(serial_store, tmp_path):
     assert int((ds["status"] == 0).sum()) == 5 and int(np.isnan(ds["gap"]).sum()) == 5
     assert sweeps.status(part).missing == 5
     full = sweeps.load(serial_store)
-    assert full["gap"].dims == ("delta", "L", "coupling", "beta", "strength")
-    assert full.attrs["fixed_j2"] == 0.3 and "Davies gap" in full["gap"].attrs["description"]
+    assert full["gap"].dims == ("L", "coupling", "beta", "strength")
+    assert full.attrs["fixed_j2"] == 0.3 and full.attrs["fixed_delta"] == 0.9
+    assert "Davies gap" in full["gap"].attrs["description"]
     full.to_netcdf(tmp_path / "sweep.nc")
     back = xr.load_dataset(tmp_path / "sweep.nc")
     assert_allclose(back["gap"].values, full["gap"].values)
@@ -365,7 +367,7 @@ def test_plot_cli(serial_store, tmp_path):
     from davies_mb.cli import main
 
     out = tmp_path / "h.png"
-    assert main(["sweep", "plot", str(serial_store), "--x", "delta", "--y", "L", "--quantity", "gap_lambda2",
-                 "--select", "beta=1.0", "--select", "strength=0.05", "--out", str(out)]) == 0
+    assert main(["sweep", "plot", str(serial_store), "--x", "beta", "--y", "L", "--quantity", "gap_lambda2",
+                 "--select", "strength=0.05", "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
-    assert main(["sweep", "plot", str(serial_store), "--x", "delta", "--y", "spin", "--out", str(out)]) == 2
+    assert main(["sweep", "plot", str(serial_store), "--x", "beta", "--y", "spin", "--out", str(out)]) == 2

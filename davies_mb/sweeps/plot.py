@@ -69,9 +69,11 @@ def heatmaps(ds, quantities, x: str, y: str, *, select: dict | None = None, log:
             ax.set_yticks(range(len(ys)), ys)
             ax.set_xlabel(x)
             ax.set_ylabel(y)
+            finite = vals[np.isfinite(vals)]
+            mid = 0.5 * (finite.min() + finite.max()) if finite.size else 0.0
             for (r, c), v in np.ndenumerate(vals):
-                if np.isfinite(v):
-                    ax.text(c, r, f"{v:.3g}", ha="center", va="center", fontsize=7, color="w")
+                if np.isfinite(v):  # dark text on the bright (yellow) end of viridis
+                    ax.text(c, r, f"{v:.3g}", ha="center", va="center", fontsize=7, color="k" if v > mid else "w")
             title = ", ".join(f"{d}={v}" for d, v in zip(others, combo))
             ax.set_title(f"{'log10 ' if log else ''}{q}" + (f"\n{title}" if title else ""), fontsize=9)
             fig.colorbar(im, ax=ax, shrink=0.8)
