@@ -272,14 +272,14 @@ def test_failing_point_is_recorded_and_not_retried(client, tmp_path, capsys):
 
 # -- kill and resume -----------------------------------------------------------------------------------
 KILL = BASE | {"name": "kill", "quantities": ["gap", "kernel_dim", "t_eq_distance"],
-               "model": {"family": "xxz", "L": [5, 6], "delta": "0.1:0.9:5", "j2": 0.3},
+               "model": {"family": "xxz", "L": [4, 5], "delta": "0.1:0.9:4", "j2": 0.3},
                "couplings": {"xz": "x0+z1"}, "bath": {"beta": 1.0}}
 
 
 def test_sigkill_then_resume(tmp_path):
     desc = tmp_path / "kill.toml"
     sw = sweeps.load_sweep(KILL)
-    total = sw.n_points  # 2 L x 5 delta x 2 strengths = 20 points in 10 tasks
+    total = sw.n_points  # 2 L x 4 delta x 2 strengths = 16 points in 8 tasks
     import tomllib  # noqa: F401 - the description goes through TOML, as from the command line
 
     desc.write_text(_to_toml(KILL))
