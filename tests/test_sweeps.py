@@ -132,6 +132,30 @@ def test_refused_before_anything_runs(tmp_path, capsys):
     assert main(["sweep", "run", str(bad_toml), "--store", str(store)]) == 2
     assert "not valid TOML" in capsys.readouterr().err
     assert not store.exists()
+    # --plan reports the plan and runs nothing
+    good = tmp_path / "good.toml"
+    good.write_text((ROOT / "studies" / "sweep_example.toml").read_text())
+    assert main(["sweep", "run", str(good), "--store", str(store), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "16 points in 8 tasks (8 diagonalizations, 8 generators)" in out and "memory per task" in out
+    assert not store.exists()
+
+
+def test_thread_limits_are_restored():
+    import numba
+    from threadpoolctl import threadpool_info
+
+    from davies_mb.sweeps.compute import limit_threads
+
+    def state():
+        return {p["filepath"]: p["num_threads"] for p in threadpool_info()}, numba.get_num_threads()
+
+    (pools, nb) = state()
+    with limit_threads(1):
+        assert all(n == 1 for n in state()[0].values())
+        assert numba.get_num_threads() == 1
+    after, nb_after = state()
+    assert nb_after == nb and all(after[f] == n for f, n in pools.items())
 
 
 # -- planning ------------------------------------------------------------------------------------------
@@ -233,6 +257,10 @@ def test_two_workers_equal_serial(client, serial_store, tmp_path):
         assert a[k]["values"].keys() == b[k]["values"].keys()
         for q, v in a[k]["values"].items():
             assert_allclose(b[k]["values"][q], v, rtol=1e-9, atol=1e-14, err_msg=f"{k} {q}")
+    # one BLAS/OpenMP/numba thread per worker process (no oversubscription)
+    envs = client.run(lambda: {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                              "NUMBA_NUM_THREADS")})
+    assert all(v == "1" for env in envs.values() for v in env.values()), envs
     # resuming a complete store computes nothing
     rep2 = sweeps.run(BASE, tmp_path / "dask", client=client, progress=False)
     assert (rep2.done, rep2.failed, rep2.skipped) == (0, 0, 16)
@@ -259,7 +287,9 @@ def test_failing_point_is_recorded_and_not_retried(client, tmp_path, capsys):
     assert_allclose(ds["gap"].sel(sector="sz=0"), gen.gap(), rtol=1e-9)
     # not retried unless asked
     assert sweeps.run(desc, store, client=client, progress=False).failed == 0
-    assert sweeps.run(desc, store, client=client, progress=False, retry_failed=True).failed == 1
+    # retried with retry_failed, here through the scheduler's address (the `--scheduler ADDR` route)
+    rep = sweeps.run(desc, store, scheduler=client.scheduler.address, progress=False, retry_failed=True)
+    assert (rep.done, rep.failed, rep.skipped, rep.workers) == (0, 1, 1, 2)
     # the command line reports it
     from davies_mb.cli import main
 
@@ -280,9 +310,7 @@ def test_sigkill_then_resume(tmp_path):
     desc = tmp_path / "kill.toml"
     sw = sweeps.load_sweep(KILL)
     total = sw.n_points  # 2 L x 4 delta x 2 strengths = 16 points in 8 tasks
-    import tomllib  # noqa: F401 - the description goes through TOML, as from the command line
-
-    desc.write_text(_to_toml(KILL))
+    desc.write_text(_to_toml(KILL))  # through TOML, as from the command line
     store = tmp_path / "killed"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "davies_mb.cli", "sweep", "run", str(desc), "--store", str(store),

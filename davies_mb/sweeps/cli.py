@@ -31,8 +31,7 @@ def cmd_run(a) -> int:
     if a.plan_only:
         print(plan(sweep, store, resume=not a.no_resume, retry_failed=a.retry_failed).summary())
         return 0
-    client = None
-    rep = run(sweep, store, client=client, scheduler=a.scheduler, workers=a.workers, serial=a.serial,
+    rep = run(sweep, store, scheduler=a.scheduler, workers=a.workers, serial=a.serial,
               resume=not a.no_resume, retry_failed=a.retry_failed, progress=None if not a.quiet else False)
     print(rep)
     return 0 if rep.failed == 0 else 1

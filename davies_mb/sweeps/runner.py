@@ -22,8 +22,6 @@ import os
 import time
 from collections import defaultdict
 
-import numpy as np
-
 from .. import _checks
 from .compute import compute_task
 from .spec import Sweep, load_sweep
