@@ -55,6 +55,7 @@ from .ule import ULEGenerator
 from .validity import CrossoverResult, SecularRegime, secular_regime, ule_crossover
 from .sectors import sector_basis, sector_dimension, sector_labels
 from .spectrum import Spectrum, diagonalize
+from . import sweeps  # parameter sweeps on dask.distributed (dask, xarray imported only when used)
 
 __version__ = "0.1.0"
 
@@ -118,6 +119,7 @@ __all__ = [
     "SecularRegime",
     "secular_regime",
     "ule_crossover",
+    "sweeps",
     "__version__",
     "FreeFermionDavies",
     "FreeFermionTrajectory",

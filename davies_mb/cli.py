@@ -612,6 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--strength", type=float, default=0.1, help="lambda (t_eq lambda^2 does not depend on it)")
     z.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     z.set_defaults(func=cmd_teq_size)
+    from .sweeps.cli import add_parser as _add_sweep_parser
+
+    _add_sweep_parser(sub)  # davies-mb sweep run|status|plot
     return p
 
 
