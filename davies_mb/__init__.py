@@ -51,6 +51,8 @@ from .operators import pauli, site_operator, spin_operator
 from .redfield import RedfieldGenerator
 from .sectors import sector_basis, sector_dimension, sector_labels
 from .spectrum import Spectrum, diagonalize
+from .spectral_bath import SpectralBath
+from . import applications
 
 __version__ = "0.1.0"
 
@@ -108,4 +110,6 @@ __all__ = [
     "xx",
     "xxz",
     "__version__",
+    "SpectralBath",
+    "applications",
 ]

@@ -1,0 +1,17 @@
+"""Classic applications of the Davies equation, built on the public API (``dm.applications``).
+
+* :mod:`.two_level` -- the two-level benchmark in Bloch-equation form (T1, T2, p_e at every beta);
+* :mod:`.otto` -- the finite-time quantum Otto engine, its limit cycle solved as a fixed point.
+"""
+
+from . import two_level
+from .two_level import BlochParameters, bloch_parameters, bloch_vector, excited_population, two_level_generator
+
+__all__ = [
+    "two_level",
+    "BlochParameters",
+    "bloch_parameters",
+    "bloch_vector",
+    "excited_population",
+    "two_level_generator",
+]
