@@ -4,10 +4,17 @@
 * :mod:`.otto` -- the finite-time quantum Otto engine, its limit cycle solved as a fixed point.
 """
 
-from . import two_level
+from . import otto, two_level
+from .otto import OttoCycle, OttoPowerMap, otto_cycle, otto_power_map, two_level_otto
 from .two_level import BlochParameters, bloch_parameters, bloch_vector, excited_population, two_level_generator
 
 __all__ = [
+    "otto",
+    "OttoCycle",
+    "OttoPowerMap",
+    "otto_cycle",
+    "otto_power_map",
+    "two_level_otto",
     "two_level",
     "BlochParameters",
     "bloch_parameters",
