@@ -132,3 +132,26 @@ def test_reversed_baths_warn_and_say_what_it_runs_as():
     with pytest.warns(UserWarning, match="runs as a (refrigerator|heater|accelerator)"):
         c = otto.otto_cycle(WH * SZ / 2, WC * SZ / 2, SX, BC, BH, 1.0, 1.0, LAM)
     assert c.work < 0
+
+
+def test_cli_otto_json(capsys):
+    import json
+
+    from davies_mb.cli import main
+
+    assert main(["otto", "--json", "--tau-hot", "1.3", "--tau-cold", "0.7", "--strength", "0.3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = _closed_form(1.3, 0.7)
+    assert_allclose(out["work"], ref["work"], rtol=1e-9)
+    assert_allclose(out["efficiency"], 0.5, rtol=1e-9)
+    assert out["mode"] == "engine"
+    assert main(["otto", "--tau-cold", "-2"]) == 2
+    assert "tau_cold" in capsys.readouterr().err
+
+
+def test_otto_medium_chain_is_isospectral():
+    hh, hc, A = otto.otto_medium("chain", 2.0, 1.0, L=3, theta=0.4)
+    assert_allclose(np.linalg.eigvalsh(hc), 0.5 * np.linalg.eigvalsh(hh), atol=1e-12)
+    assert np.linalg.norm(hh @ hc - hc @ hh) > 0.1
+    with pytest.raises(ValueError, match="kind"):
+        otto.otto_medium("ladder")

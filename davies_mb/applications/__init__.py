@@ -5,7 +5,7 @@
 """
 
 from . import otto, two_level
-from .otto import OttoCycle, OttoPowerMap, otto_cycle, otto_power_map, two_level_otto
+from .otto import OttoCycle, OttoPowerMap, otto_cycle, otto_medium, otto_power_map, two_level_otto
 from .two_level import BlochParameters, bloch_parameters, bloch_vector, excited_population, two_level_generator
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "OttoCycle",
     "OttoPowerMap",
     "otto_cycle",
+    "otto_medium",
     "otto_power_map",
     "two_level_otto",
     "two_level",

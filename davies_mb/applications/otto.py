@@ -45,7 +45,7 @@ import davies_mb as dm
 
 from . import _validate as v
 
-__all__ = ["OttoCycle", "OttoPowerMap", "otto_cycle", "otto_power_map", "two_level_otto"]
+__all__ = ["OttoCycle", "OttoPowerMap", "otto_cycle", "otto_medium", "otto_power_map", "two_level_otto"]
 
 _MAX_DIM = 32  # d^2 x d^2 superoperators and their exponentials: 1024^2 complex = 16 MiB each
 
@@ -299,3 +299,35 @@ def two_level_otto(w_hot: float, w_cold: float, bath_hot, bath_cold, tau_hot: fl
     W = (ph.w0 - pc.w0) * dp
     return dict(dp=dp, work=W, heat_hot=ph.w0 * dp, heat_cold=-pc.w0 * dp, efficiency=1 - pc.w0 / ph.w0,
                 power=W / (th + tc + 2 * ts))
+
+
+def otto_medium(kind: str = "qubit", w_hot: float = 2.0, w_cold: float = 1.0, *, L: int = 3, theta: float = 0.0,
+                delta: float = 0.5, hz: float = 0.7) -> tuple[np.ndarray, np.ndarray, list]:
+    r"""Ready-made working media ``(h_hot, h_cold, couplings)`` for the studies and the CLI.
+
+    ``kind="qubit"``: :math:`h_x = \omega_x\sigma^z/2`, coupling :math:`\sigma^x`.
+    ``kind="chain"``: an open XXZ chain :math:`K` (``L`` sites, anisotropy ``delta``, field ``hz``;
+    PHYSICS.md section 1) with :math:`h_h = \omega_h K` and the isospectral
+    :math:`h_c = \omega_c U K U^\dagger`, :math:`U = e^{-i\theta S^y_{\rm tot}}`: for :math:`\theta = 0`
+    the media commute and :math:`\eta = 1 - \omega_c/\omega_h` exactly; :math:`\theta \ne 0` adds quantum
+    friction. Couplings :math:`\sigma^x_0` and :math:`\sigma^x_{L-1} + \sigma^z_1` (ergodic).
+    """
+    if kind not in ("qubit", "chain"):
+        raise ValueError(f"kind must be 'qubit' or 'chain', got {kind!r}")
+    w_hot = v.real("w_hot", w_hot, positive=True)
+    w_cold = v.real("w_cold", w_cold, positive=True)
+    if kind == "qubit":
+        sz = dm.pauli("z").real
+        return 0.5 * w_hot * sz, 0.5 * w_cold * sz, [dm.pauli("x").real]
+    L = v.integer("L", L, minimum=2)
+    if L > 5:
+        raise ValueError(f"L must be <= 5 for the Otto cycle (d^2 x d^2 superoperators), got {L}")
+    theta = v.real("theta", theta)
+    ch = dm.xxz(L=L, delta=v.real("delta", delta), hz=v.real("hz", hz))
+    K = np.asarray(ch.hamiltonian(sparse=False))
+    Sy = sum(ch.op("y", j).toarray() for j in range(L))
+    U = sla.expm(-1j * theta * Sy)
+    hc = U @ K @ U.conj().T
+    hc = 0.5 * (hc + hc.conj().T)
+    A = [ch.pauli("x", 0).toarray(), ch.pauli("x", L - 1).toarray() + ch.pauli("z", 1).toarray()]
+    return w_hot * K, w_cold * (hc.real if not np.any(np.abs(hc.imag) > 1e-15) else hc), A
