@@ -1,14 +1,28 @@
 """Classic applications of the Davies equation, built on the public API (``dm.applications``).
 
 * :mod:`.two_level` -- the two-level benchmark in Bloch-equation form (T1, T2, p_e at every beta);
+* :mod:`.local_global` -- local versus global master equations (LocalGenerator), Redfield as reference;
 * :mod:`.otto` -- the finite-time quantum Otto engine, its limit cycle solved as a fixed point.
 """
 
-from . import otto, two_level
+from . import local_global, otto, two_level
+from .local_global import (
+    LocalGenerator,
+    MasterEquationComparison,
+    compare_master_equations,
+    concurrence,
+    mutual_information,
+)
 from .otto import OttoCycle, OttoPowerMap, otto_cycle, otto_medium, otto_power_map, two_level_otto
 from .two_level import BlochParameters, bloch_parameters, bloch_vector, excited_population, two_level_generator
 
 __all__ = [
+    "local_global",
+    "LocalGenerator",
+    "MasterEquationComparison",
+    "compare_master_equations",
+    "concurrence",
+    "mutual_information",
     "otto",
     "OttoCycle",
     "OttoPowerMap",
