@@ -3,10 +3,11 @@
 * :mod:`.two_level` -- the two-level benchmark in Bloch-equation form (T1, T2, p_e at every beta);
 * :mod:`.local_global` -- local versus global master equations (LocalGenerator), Redfield as reference;
 * :mod:`.dicke` -- Dicke cooperative thermalization in the |J, M> basis, superradiance;
+* :mod:`.glauber` -- Glauber's kinetic Ising model from Davies (degenerate-spectrum stress test);
 * :mod:`.otto` -- the finite-time quantum Otto engine, its limit cycle solved as a fixed point.
 """
 
-from . import dicke, local_global, otto, two_level
+from . import dicke, glauber, local_global, otto, two_level
 from .dicke import SuperradianceResult, superradiance
 from .local_global import (
     LocalGenerator,
@@ -19,6 +20,7 @@ from .otto import OttoCycle, OttoPowerMap, otto_cycle, otto_medium, otto_power_m
 from .two_level import BlochParameters, bloch_parameters, bloch_vector, excited_population, two_level_generator
 
 __all__ = [
+    "glauber",
     "dicke",
     "SuperradianceResult",
     "superradiance",
