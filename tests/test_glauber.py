@@ -83,6 +83,8 @@ def test_degenerate_spectrum_and_symmetry():
     assert sorted(deg.tolist()) == [2, 10, 20]  # 0, 2 or 4 domain walls on a ring of 5
     # H and every sigma^x_j commute with prod_j sigma^x_j: two stationary states (even and odd under the flip)
     assert gen.kernel_dimension() == 2
+    # the slowest mode is Glauber's uniform magnetization, alpha_G (1 - tanh 2 beta J), for every L (seen L = 3..6)
+    assert_allclose(gen.gap(), 0.25 * (1 - np.tanh(1.0)), rtol=1e-12)
 
 
 @pytest.mark.slow
