@@ -4,10 +4,12 @@
 * :mod:`.local_global` -- local versus global master equations (LocalGenerator), Redfield as reference;
 * :mod:`.dicke` -- Dicke cooperative thermalization in the |J, M> basis, superradiance;
 * :mod:`.glauber` -- Glauber's kinetic Ising model from Davies (degenerate-spectrum stress test);
+* :mod:`.mean_force` -- second-order mean-force state and H_MF, against explicit modes (ED);
 * :mod:`.otto` -- the finite-time quantum Otto engine, its limit cycle solved as a fixed point.
 """
 
-from . import dicke, glauber, local_global, otto, two_level
+from . import dicke, glauber, local_global, mean_force, otto, two_level
+from .mean_force import DiscreteModes, MeanForceState, mean_force_state
 from .dicke import SuperradianceResult, superradiance
 from .local_global import (
     LocalGenerator,
@@ -20,6 +22,10 @@ from .otto import OttoCycle, OttoPowerMap, otto_cycle, otto_medium, otto_power_m
 from .two_level import BlochParameters, bloch_parameters, bloch_vector, excited_population, two_level_generator
 
 __all__ = [
+    "mean_force",
+    "DiscreteModes",
+    "MeanForceState",
+    "mean_force_state",
     "glauber",
     "dicke",
     "SuperradianceResult",
