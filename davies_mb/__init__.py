@@ -22,7 +22,8 @@ from .conserved import (
     recognize,
     restricted_equilibrium,
 )
-from .davies import CheckReport, DaviesGenerator, ModeExpansion
+from ._checks import SelfCheckError
+from .davies import CheckReport, DaviesGenerator, ModeExpansion, PropagatedExpectation
 from . import dynamics
 from . import eth
 from .dynamics import (
@@ -68,6 +69,8 @@ __all__ = [
     "restricted_equilibrium",
     "DaviesGenerator",
     "ModeExpansion",
+    "PropagatedExpectation",
+    "SelfCheckError",
     "dynamics",
     "eth",
     "diagonal_ensemble",

@@ -82,13 +82,29 @@ def _real_parameter(name: str, value: Any) -> float:
     return value
 
 
+#: Smallest accepted inverse temperature: below it the rates (~ 1/beta) overflow double precision.
+BETA_MIN = 1e-300
+
+
 def _check_beta(beta: Any) -> float:
-    beta = _real_parameter("beta", beta)
+    """Inverse temperature: a real number > 0, ``np.inf`` (zero temperature) allowed."""
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
+        raise TypeError(
+            f"beta must be a real number, got {beta!r} of type {type(beta).__name__}; "
+            "pass beta = 1/T as an int or a float (np.inf for zero temperature)."
+        )
+    beta = float(beta)
+    if math.isnan(beta):
+        raise ValueError("beta (the inverse temperature) is NaN; pass beta = 1/T with T >= 0 (np.inf for T = 0).")
     if beta <= 0.0:
         raise ValueError(
             f"beta (the inverse temperature) must be > 0, got {beta!r}; pass "
-            "beta = 1/T with T > 0 (beta = inf, i.e. T = 0, is not supported: "
-            "use a large finite beta)."
+            "beta = 1/T with T > 0, or beta = np.inf for zero temperature."
+        )
+    if beta < BETA_MIN:
+        raise ValueError(
+            f"beta = {beta!r} is below {BETA_MIN:g}: the rates gamma ~ 2 pi J(w) / (beta w) overflow. "
+            "Such a bath is at effectively infinite temperature; pass beta >= 1e-300."
         )
     return beta
 
@@ -136,6 +152,9 @@ def _bose_ratio(w: np.ndarray, a: np.ndarray, beta: float) -> np.ndarray:
     :math:`x/(1-e^{-x}) = 1 + x/2 + x^2/12 - x^4/720 + O(x^6)` for
     :math:`|x| = \beta|\omega| < 10^{-3}`, so it is continuous and exact at 0.
     """
+    if math.isinf(beta):
+        # zero temperature: 1 + n(w) = 1 for w > 0, n(|w|) = 0 for w < 0, and 1/beta = 0 at w = 0
+        return np.where(w > 0, a, 0.0)
     with np.errstate(over="ignore"):
         x = w * beta
         den = np.expm1(np.negative(x))
@@ -223,6 +242,8 @@ class Bath(abc.ABC):
         """Scalar twin of :meth:`_gamma_array` (same formula, ``math`` module)."""
         beta = self.beta
         a = abs(v)
+        if math.isinf(beta):  # zero temperature: emission only
+            return self._reduced_spectral_density_scalar(a) * a * _TWO_PI if v > 0 else 0.0
         x = beta * v
         if abs(x) < _SERIES_CUTOFF:
             x2 = x * x
@@ -388,8 +409,8 @@ class Bath(abc.ABC):
     def _lamb_shift_one(self, w: float, epsrel: float) -> float:
         beta = self.beta
         wc = self._frequency_scale()
-        thermal = 1.0 / beta
-        scales = sorted({wc, thermal})
+        thermal = 1.0 / beta  # 0 at zero temperature: then the cutoff is the only scale
+        scales = sorted({wc, thermal} - {0.0})
         g = self._gamma_scalar
 
         probe = np.array([0.0, -thermal, thermal, -wc, wc, 2.0 * wc, 4.0 * wc])
@@ -468,9 +489,14 @@ def _check_eta(eta: Any) -> float:
     eta = _real_parameter("eta", eta)
     if eta < 0.0:
         raise ValueError(
-            f"eta (the coupling strength in J(w)) must be >= 0, got {eta!r}; a "
-            "negative spectral density would give negative rates. Pass eta >= 0 "
+            f"eta (the coupling strength in J(w)) must be > 0, got {eta!r}; a "
+            "negative spectral density would give negative rates. Pass eta > 0 "
             "(the system-bath strength lambda enters separately, squared)."
+        )
+    if eta == 0.0:
+        raise ValueError(
+            "eta = 0 gives a bath with J(w) = 0: it induces no transitions and no dephasing, so nothing "
+            "relaxes. Pass eta > 0, or leave the bath out (an isolated chain: dm.unitary_evolve)."
         )
     return eta
 
@@ -496,9 +522,10 @@ class OhmicBath(Bath):
     Parameters
     ----------
     beta : float
-        Inverse temperature, finite and > 0.
+        Inverse temperature, > 0; ``np.inf`` is zero temperature (:math:`\gamma(-\omega) = 0` for
+        :math:`\omega > 0`, :math:`\gamma(0) = 0`).
     eta : float, default 1.0
-        Dimensionless coupling prefactor of :math:`J`, >= 0.
+        Dimensionless coupling prefactor of :math:`J`, > 0.
     cutoff : float, default 5.0
         Cutoff frequency :math:`\omega_c` > 0.
     s : float, default 1.0
@@ -588,9 +615,9 @@ class DrudeLorentzBath(Bath):
     Parameters
     ----------
     beta : float
-        Inverse temperature, finite and > 0.
+        Inverse temperature, > 0; ``np.inf`` is zero temperature.
     eta : float, default 1.0
-        Low-frequency slope of :math:`J`, >= 0.
+        Low-frequency slope of :math:`J`, > 0.
     cutoff : float, default 1.0
         Drude cutoff :math:`\omega_c` > 0.
     """

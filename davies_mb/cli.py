@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -24,7 +25,42 @@ _MODEL_PARAMS = {
 }
 
 
-def _add_system_args(p: argparse.ArgumentParser) -> None:
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (``davies-mb <cmd>: error: ...``) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(name):
+    """argparse type: a finite real number > 0, the option named in the message."""
+
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {text!r}") from None
+        if not (np.isfinite(v) and v > 0):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {text!r}")
+        return v
+
+    parse.__name__ = name
+    return parse
+
+
+def _beta(text):
+    """argparse type for --beta: a number > 0, or ``inf`` (zero temperature) -> ``np.inf``."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--beta must be a number > 0 or inf (zero temperature), got {text!r}") from None
+    if np.isnan(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"--beta must be > 0 (or inf for zero temperature), got {text!r}")
+    return np.inf if np.isinf(v) else v
+
+
+def _add_system_args(p: argparse.ArgumentParser, *, strength: bool = True) -> None:
     g = p.add_argument_group("chain")
     g.add_argument("--model", default="xxz", choices=["xxz", "xx", "heisenberg", "tfim"],
                    help="chain family (default xxz)")
@@ -38,11 +74,12 @@ def _add_system_args(p: argparse.ArgumentParser) -> None:
     b.add_argument("--coupling", default=None, action="append",
                    help="system-bath coupling as a Pauli sum (default 'x0+z1'); repeat for independent baths")
     b.add_argument("--bath", default="ohmic", choices=["ohmic", "drude"])
-    b.add_argument("--beta", type=float, default=1.0, help="inverse temperature (default 1)")
-    b.add_argument("--eta", type=float, default=1.0, help="bath coupling density (default 1)")
-    b.add_argument("--cutoff", type=float, default=5.0, help="bath cutoff frequency (default 5)")
-    b.add_argument("--s", type=float, default=1.0, help="Ohmic exponent s >= 1 (default 1)")
-    b.add_argument("--strength", type=float, default=0.1, help="coupling lambda (default 0.1)")
+    b.add_argument("--beta", type=_beta, default=1.0, help="inverse temperature, or inf (default 1)")
+    b.add_argument("--eta", type=_positive("--eta"), default=1.0, help="bath coupling density > 0 (default 1)")
+    b.add_argument("--cutoff", type=_positive("--cutoff"), default=5.0, help="bath cutoff frequency (default 5)")
+    b.add_argument("--s", type=_positive("--s"), default=1.0, help="Ohmic exponent s >= 1 (default 1)")
+    if strength:
+        b.add_argument("--strength", type=_positive("--strength"), default=0.1, help="coupling lambda (default 0.1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -64,16 +101,31 @@ def _chain_from_args(a):
     return factory(a.L, bc=a.bc, **kwargs)
 
 
+_SECTOR_FORM = "key=value[,key=value...] with keys sz, k, parity, flip, e.g. --sector sz=0 or --sector sz=0,k=0,parity=1"
+
+
 def _parse_sector(text):
-    if not text:
+    if text is None:
         return None
+    if not text.strip():
+        raise ValueError(f"--sector is empty; use {_SECTOR_FORM}")
     out = {}
     for item in text.split(","):
         if "=" not in item:
-            raise SystemExit(f"error: --sector item {item!r} must look like key=value (e.g. sz=0)")
-        k, v = item.split("=", 1)
-        v = float(v)
-        out[k.strip()] = int(v) if v == int(v) else v
+            raise ValueError(f"--sector item {item.strip()!r} is not key=value; use {_SECTOR_FORM}")
+        k, v = (x.strip() for x in item.split("=", 1))
+        if k not in ("sz", "k", "parity", "flip"):
+            raise ValueError(f"--sector key {k!r} is unknown; use {_SECTOR_FORM}")
+        if k in out:
+            raise ValueError(f"--sector gives {k} twice; use {_SECTOR_FORM}")
+        try:
+            x = float(v)
+        except ValueError:
+            raise ValueError(f"--sector {k}={v}: the value must be a number (sz integer or half-integer, k an "
+                             f"integer, parity and flip +1 or -1); use {_SECTOR_FORM}") from None
+        if not np.isfinite(x):
+            raise ValueError(f"--sector {k}={v}: the value must be finite; use {_SECTOR_FORM}")
+        out[k] = int(x) if x == int(x) else x
     return out
 
 
@@ -113,7 +165,7 @@ def cmd_gap(a) -> int:
         "gap": gap, "relaxation_time": 1.0 / gap if gap > 0 else float("inf"),
         "gap_over_lambda2": gap / a.strength**2,
         "kernel_dimension": kdim, "slowest_rates": rates.tolist(),
-        "check": {"trace": rep.trace, "gibbs": rep.gibbs, "kms": rep.kms, "hermiticity": rep.hermiticity},
+        "check": {**dataclasses.asdict(rep), "ok": rep.ok()},
         "seconds": {"diagonalize": t1 - t0, "generator": t2 - t1},
     }
     if a.json:
@@ -127,11 +179,18 @@ def cmd_gap(a) -> int:
     print(f"  couplings {texts}, {a.bath} bath beta={a.beta} eta={a.eta} cutoff={a.cutoff}, lambda={a.strength}")
     print(f"  gap                  {gap:.6g}   (gap / lambda^2 = {gap / a.strength**2:.6g})")
     print(f"  relaxation time      {out['relaxation_time']:.6g}")
-    print(f"  stationary states    {kdim}" + ("  (unique: thermalizes to Gibbs)" if kdim == 1 else
-                                              "  (a conserved quantity survives the bath)"))
+    if gen.beta is None:
+        what = ("  (unique: a non-equilibrium steady state, baths at different temperatures)" if kdim == 1 else
+                "  (several, and the baths have different temperatures)")
+    elif np.isinf(gen.beta):
+        what = ("  (unique: relaxes to the ground level)" if kdim == 1 else
+                "  (zero temperature: states the bath cannot lower stay, see docs/theory.md section 5)")
+    else:
+        what = ("  (unique: thermalizes to Gibbs)" if kdim == 1 else "  (a conserved quantity survives the bath)")
+    print(f"  stationary states    {kdim}" + what)
     print(f"  slowest rates        {np.array2string(rates, precision=5)}")
-    print(f"  check residuals      trace {rep.trace:.1e}  gibbs {rep.gibbs:.1e}  kms {rep.kms:.1e}  "
-          f"self-adjoint {rep.hermiticity:.1e}")
+    resid = "  ".join(f"{k} {v:.1e}" for k, v in dataclasses.asdict(rep).items() if v is not None)
+    print(f"  check residuals      {resid}  -> {'ok' if rep.ok() else 'FAILED: ' + ', '.join(rep.failures())}")
     print(f"  time                 diagonalize {t1 - t0:.2f} s, generator {t2 - t1:.2f} s")
     return 0
 
@@ -148,14 +207,14 @@ def _lambdas(text: str) -> np.ndarray:
 
 
 def _run_teq(chain, texts, ops, bath, lams, *, initial, observable, method, epsilon, n_times, out, as_json,
-             two_step=True, progress=None) -> dict:
+             two_step=True, progress=None, sector=None) -> dict:
     """The ergodicity study: lambda scan, two-step relaxation, table, JSON and figures."""
     import davies_mb as dm
     from .io import save_json
 
     t0 = time.perf_counter()
     scan = dm.teq_scan(chain, ops, bath, lams, initial=initial, method=method, epsilon=epsilon,
-                       n_times=n_times, progress=progress)
+                       n_times=n_times, progress=progress, sector=sector)
     t1 = time.perf_counter()
     if observable:
         obs_text, obs_op = observable, chain.parse_operator(observable)
@@ -165,11 +224,12 @@ def _run_teq(chain, texts, ops, bath, lams, *, initial, observable, method, epsi
         obs_op = sum(chain.pauli("x", j) @ chain.pauli("x", (j + 1) % chain.L) for j in range(nb)) / nb
     steps = None
     if two_step and method == "davies" and scan.thermalizes:
-        steps = dm.two_step_relaxation(chain, ops, bath, lams, obs_op, initial=initial, progress=progress)
+        steps = dm.two_step_relaxation(chain, ops, bath, lams, obs_op, initial=initial, progress=progress,
+                                       sector=sector)
     t2 = time.perf_counter()
     params = dict(model=chain.name, L=chain.L, bc=chain.bc, chain=chain.params, couplings=texts, beta=bath.beta,
                   eta=bath.eta, cutoff=bath.cutoff, bath=type(bath).__name__, strengths=lams, initial=initial,
-                  observable=obs_text, method=method, epsilon=epsilon, n_times=n_times)
+                  observable=obs_text, method=method, epsilon=epsilon, n_times=n_times, sector=sector)
     data = {"scan": scan.to_dict(), "two_step": steps.to_dict() if steps is not None else None,
             "seconds": {"scan": t1 - t0, "two_step": t2 - t1}}
     files = []
@@ -216,10 +276,19 @@ def _run_teq(chain, texts, ops, bath, lams, *, initial, observable, method, epsi
 def cmd_teq(a) -> int:
     """t_eq versus lambda for any chain and coupling (the ergodicity study)."""
     chain = _chain_from_args(a)
+    sector = _parse_sector(a.sector)
+    if sector is not None:
+        sector = chain.check_sector(sector)
     texts, ops = _couplings(a, chain)
-    _run_teq(chain, texts, ops, _bath_from_args(a), _lambdas(a.lambdas), initial=a.initial,
+    bath, lams = _bath_from_args(a), _lambdas(a.lambdas)
+    out = None if a.no_save else a.out
+    if out:
+        from .io import check_writable_folder
+
+        check_writable_folder(out)  # before the scan, not after it
+    _run_teq(chain, texts, ops, bath, lams, initial=a.initial,
              observable=a.observable, method=a.method, epsilon=a.epsilon, n_times=a.n_times,
-             out=None if a.no_save else a.out, as_json=a.json, two_step=not a.no_two_step)
+             out=out, as_json=a.json, two_step=not a.no_two_step, sector=sector)
     return 0
 
 
@@ -227,6 +296,10 @@ def cmd_demo(a) -> int:
     """The main job: bath-induced ergodicity restoration of an integrable XXZ chain (about a minute)."""
     import davies_mb as dm
 
+    if a.out:
+        from .io import check_writable_folder
+
+        check_writable_folder(a.out)  # before the work, not after it
     L, delta, beta = a.L, 0.5, 1.0
     chain = dm.xxz(L, delta)
     bath = dm.OhmicBath(beta=beta, eta=1.0, cutoff=5.0)
@@ -383,7 +456,7 @@ def cmd_gge(a) -> int:
                     "SzSz": float(np.real((C[i, i] - 0.5) * (C[i + 1, i + 1] - 0.5) - abs(C[i, i + 1]) ** 2))}
 
         out = {"model": "xx", "bc": "open", "L": L, "theta": a.theta, "theta_odd": th_odd, "hz": a.hz, "energy_density": energy / L,
-               "beta": gib["beta"], "mu": gib["mu"], "central_bond": i, "gge": obs(ig.gaussian_correlations(m, n)),
+               "beta": gib["beta"], "mu": gib["mu"], "beta_mu": gib["beta_mu"], "central_bond": i, "gge": obs(ig.gaussian_correlations(m, n)),
                "gibbs": obs(ig.gaussian_correlations(m, gib["occupations"]))}
         if a.ed_L:
             ch = dm.xx(a.ed_L, hz=a.hz)
@@ -438,7 +511,7 @@ def cmd_otto(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="davies-mb", description="Many-body thermalization with the Davies generator")
+    p = _Parser(prog="davies-mb", description="Many-body thermalization with the Davies generator")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("gap", help="Davies gap, stationary states and check residuals of a chain + bath")
     _add_system_args(g)
@@ -448,14 +521,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--initial", default="neel", help="initial product state: neel, domain, up or a bit string")
     c.set_defaults(func=cmd_conserved)
     t = sub.add_parser("teq", help="t_eq versus the coupling lambda, fitted exponent, two-step relaxation")
-    _add_system_args(t)
+    _add_system_args(t, strength=False)  # the strengths are --lambdas
     t.add_argument("--lambdas", default="1e-3:1e-1:6", help="'lo:hi:n' log-spaced or a comma list")
     t.add_argument("--initial", default="neel", help="initial product state: neel, domain, up or a bit string")
     t.add_argument("--observable", default=None,
                    help="local observable of the two-step plot as a Pauli sum, e.g. 'z3*z4' "
                         "(default: the bond average of x_j x_j+1)")
     t.add_argument("--method", default="davies", choices=["davies", "redfield"])
-    t.add_argument("--epsilon", type=float, default=1e-3, help="trace-distance threshold (default 1e-3)")
+    t.add_argument("--epsilon", type=_positive("--epsilon"), default=1e-3,
+                   help="trace-distance threshold (default 1e-3)")
     t.add_argument("--n-times", dest="n_times", type=int, default=200, help="times per trajectory (default 200)")
     t.add_argument("--out", default="results/teq", help="folder for JSON and PNG (default results/teq)")
     t.add_argument("--no-save", action="store_true", help="write no files")
@@ -515,12 +589,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one subcommand. Bad input, a computation that would not fit (MemoryError) and files that cannot be
+    written (OSError) end with one line ``davies-mb <cmd>: error: ...`` on stderr and exit status 2."""
     parser = build_parser()
     a = parser.parse_args(argv)
     try:
         return a.func(a)
-    except (ValueError, TypeError, MemoryError) as e:
-        print(f"davies-mb {a.command}: error: {e}", file=sys.stderr)
+    except (ValueError, TypeError, MemoryError, OSError, RuntimeError) as e:
+        msg = " ".join(str(e).split()) or type(e).__name__  # one line, whatever the message
+        print(f"davies-mb {a.command}: error: {msg}", file=sys.stderr)
         return 2
 
 

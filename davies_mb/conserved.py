@@ -319,23 +319,33 @@ def restricted_equilibrium(gen: DaviesGenerator, rho0) -> RestrictedEquilibrium:
     if gen.beta is None:
         raise ValueError("restricted_equilibrium needs baths at one temperature (a Gibbs state to compare with)")
     spec = gen.spectrum
+    rho0 = _checks.check_density_matrix("rho0", rho0, spec.dim)
+    if rho0.ndim == 1:
+        rho0 = np.outer(rho0, rho0.conj())
     rho_inf = gen.stationary_state(rho0)
     X0 = gen._to_eig_state(rho0)
     Rk, Lk = gen._kernel()
     weights = np.zeros(0)
     resid = np.nan
     projs = gen._joint_eigenspaces(Lk) if Rk.shape[1] > 1 else [np.eye(spec.n)]
-    if projs is not None and len(projs) == Rk.shape[1]:
-        p = spec.gibbs_weights(gen.beta)
+    if projs is not None and len(projs) == Rk.shape[1] and np.isfinite(gen.beta):
+        # (at beta = inf the commutant formula does not apply: the zero-temperature semigroup has no faithful
+        # stationary state, and states the bath cannot lower stay where they are; formula_residual is nan)
         weights = np.array([np.real(np.trace(P.conj().T @ X0 @ P)) for P in projs])
         X = np.zeros((spec.n, spec.n), dtype=complex)
         for w, P in zip(weights, projs):
+            # Boltzmann weights of P_s shifted by its own lowest energy: no underflow at any beta
+            support = np.sum(np.abs(P) ** 2, axis=1) > 1e-12
+            p = np.zeros(spec.n)
+            p[support] = _checks.boltzmann_weights(gen.beta, spec.energies[support])
             S = (p[:, None] * P) @ P.conj().T
             X += w * S / np.trace(S).real
         formula = spec.from_eigenbasis(X)
         resid = float(np.max(np.abs(formula - rho_inf)))
     gibbs = spec.gibbs(gen.beta)
     dist = 0.5 * float(np.sum(np.abs(np.linalg.eigvalsh(rho_inf - gibbs))))
+    if not (np.isfinite(dist) and dist <= 1.0 + 1e-9):
+        raise _checks.SelfCheckError(f"the trace distance to the Gibbs state came out as {dist!r}, outside [0, 1]")
     Xinf = spec.to_eigenbasis(rho_inf, check_sector=False)
     energy = float(np.real(np.sum(np.diag(Xinf) * spec.energies)))
     e_g = float(spec.gibbs_weights(gen.beta) @ spec.energies)

@@ -54,39 +54,66 @@ from ._kernels import add_jump_block, jump_matvec
 from .baths import Bath
 from .spectrum import Spectrum, group_levels
 
-__all__ = ["DaviesGenerator", "CheckReport", "ModeExpansion"]
+__all__ = ["DaviesGenerator", "CheckReport", "ModeExpansion", "PropagatedExpectation"]
 
 _CHUNK = 2**22  # elements per chunk of vectorized pair work (bounds temporary memory)
 _DENSE_W0 = 1500  # above this size the nu = 0 block's slow modes come from Lanczos, not a full eigh
 _DENSE_COMPONENT = 4000  # a transition-graph component up to this size gets an exact dense eigh
 _MATRIX_FREE_BYTES = 3 * 2**30  # a nu = 0 block larger than this is never stored: Lanczos runs matrix free
+# Largest error amplification exp(beta * span / 2) accepted for eigenvector (mode) expansions of states:
+# 1e4 keeps them at ~1e-12 absolute; beyond it (low temperature) kernels and dynamics use the physical frame.
+_MAX_AMPLIFICATION = 1e4
+_DENSE_CHECK = 2000  # check() compares one evolution with a dense expm up to this nu = 0 block size
 
 
 @dataclasses.dataclass(frozen=True)
 class CheckReport:
-    """Residuals of the generator's defining properties (all relative, ideally ~1e-13).
+    """Residuals of the generator's defining properties and of the paths that produce its answers.
+
+    All residuals are relative (ideally ~1e-13); ``None`` means not applicable. :meth:`ok` fails on any NaN
+    or infinite residual: a check that cannot be evaluated is a failed check, never a pass.
 
     Attributes
     ----------
     trace : float
-        :math:`\\max |\\mathrm{tr}\\,\\mathcal{L}(X)|` over the populations block, relative to the largest rate.
-    gibbs : float
-        :math:`\\|\\mathcal{L}(e^{-\\beta H}/Z)\\|_{\\max}` relative to the largest rate (one temperature only).
-    kms : float
+        :math:`\\max |\\mathrm{tr}\\,\\mathcal{L}(X)|` over the nu = 0 block (physical rates), relative to the
+        largest rate.
+    gibbs : float or None
+        :math:`\\|\\mathcal{L}(e^{-\\beta H}/Z)\\|_{\\max}` relative to the largest rate (one temperature; at
+        :math:`\\beta = \\infty` the normalized ground-level projector).
+    kms : float or None
         :math:`\\max |W_{nm} p_m - W_{mn} p_n|` of the Pauli rates built from the un-symmetrized
         :math:`\\gamma(\\omega)`, relative to the largest flux (one temperature only).
-    hermiticity : float
+    hermiticity : float or None
         Asymmetry of the symmetrized population block (self-adjointness in the KMS inner product).
+    stationary : float
+        :math:`\\|\\mathcal{L}(\\rho_k)\\|` for the kernel vectors that :meth:`DaviesGenerator.stationary_state`
+        uses, mapped to the physical frame and applied to the physical block: the path, not only the matrix.
+    conserved : float
+        :math:`\\|\\mathcal{L}^\\dagger(X_k)\\|` of the conserved quantities (left kernel vectors) plus the
+        biorthonormality error :math:`\\|X^\\dagger R - 1\\|`.
+    evolution : float or None
+        The highest-energy population evolved to :math:`t = 1/\\Delta` by the path :meth:`evolve` uses,
+        against an independent ``expm`` of the physical block (max difference), plus its trace error.
     """
 
     trace: float
-    gibbs: float
-    kms: float
-    hermiticity: float
+    gibbs: float | None
+    kms: float | None
+    hermiticity: float | None
+    stationary: float = 0.0
+    conserved: float = 0.0
+    evolution: float | None = None
 
     def ok(self, tol: float = 1e-9) -> bool:
-        """True when every residual is below ``tol``."""
-        return all(v <= tol for v in (self.trace, self.gibbs, self.kms, self.hermiticity) if np.isfinite(v))
+        """True when every applicable residual is finite and below ``tol`` (NaN or inf fail)."""
+        vals = [v for v in dataclasses.astuple(self) if v is not None]
+        return all(np.isfinite(v) and v <= tol for v in vals)
+
+    def failures(self, tol: float = 1e-9) -> dict:
+        """The residuals that fail :meth:`ok`, by name."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if v is not None and not (np.isfinite(v) and v <= tol)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +157,33 @@ class ModeExpansion:
         return out.real if self.hermitian else out
 
 
+@dataclasses.dataclass(frozen=True)
+class PropagatedExpectation:
+    r"""Expectation values of a Davies evolution, evaluated by exact propagation at each strength.
+
+    What :meth:`DaviesGenerator.mode_expansion` returns outside the modal regime (low temperature,
+    :math:`e^{eta\,\mathrm{span}/2} > 10^4`, or several temperatures), where an expansion in eigenvectors
+    would lose accuracy: the same :meth:`evaluate` interface, computed by propagating the physical blocks
+    of :math:`\mathcal{L}` (expm / expm_multiply) at :math:`	au = \lambda^2 t`. One propagation per call.
+    """
+
+    generator: "DaviesGenerator"
+    operators: tuple
+    state: np.ndarray
+    commuting: bool
+    hermitian: bool
+
+    def evaluate(self, times, strength: float) -> np.ndarray:
+        """The expectation values at ``times`` for coupling ``strength``: shape ``(n_ops, len(times))``."""
+        t = _check_times(times)
+        g = self.generator.with_strength(_checks.check_positive("strength", strength))
+        out = np.zeros((len(self.operators), t.size), dtype=complex)
+        for k, X in enumerate(g._evolve_eig(self.state, t, w0_only=self.commuting)):
+            for o, O in enumerate(self.operators):
+                out[o, k] = np.sum(O.T * X)  # tr(O X)
+        return out.real if self.hermitian else out
+
+
 class _Core:
     """Eigen-data of a Davies generator at lambda = 1 (shared between strengths; filled lazily)."""
 
@@ -148,23 +202,42 @@ class _Core:
         self.beta = baths[0].beta if self.single_beta else None
         self.symmetric = self.single_beta and not lamb_shift
         self.real = all(np.isrealobj(a) for a in A)
+        nl = self.eps.size
+        # the generator's own level-resolved work arrays: wl, gamma_l and rate_l per bath (+ S(w) per bath)
+        _checks.check_memory_total(
+            "the Davies generator's level-resolved rate tables",
+            [((nl, nl), np.float64)] * (1 + (3 if lamb_shift else 2) * len(baths)) + [((n, n), np.float64)],
+            hint="Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
         # Level-resolved rates: wl[c, b] = eps_b - eps_c, energy given to the bath when b -> c.
         wl = self.eps[None, :] - self.eps[:, None]
-        self.gamma_l = [b.gamma(wl) for b in baths]  # un-symmetrized (used for K and KMS checks)
+        self.gamma_l = [b.gamma(wl) for b in baths]  # physical rates: gamma_l[c, b] is the rate of b -> c
         if self.single_beta:
-            # symmetric rates sqrt(gamma(w) gamma(-w)) = gamma(|w|) exp(-beta |w| / 2), stable for large beta w
+            # symmetric rates sqrt(gamma(w) gamma(-w)) = gamma(|w|) exp(-beta |w| / 2): no overflow at any beta
+            # (0 between different levels at beta = inf, gamma(0) inside a level)
             aw = np.abs(wl)
+            with np.errstate(under="ignore", invalid="ignore"):  # inf * 0 on the diagonal is discarded
+                damp = np.exp(np.where(aw > 0, -0.5 * self.beta * aw, 0.0))
             # gamma(|w|) is gamma_l where w >= 0 and its transpose elsewhere (wl is antisymmetric)
-            self.rate_l = [np.where(wl >= 0, G, G.T) * np.exp(-0.5 * b.beta * aw)
-                           for G, b in zip(self.gamma_l, baths)]
-            e0 = spectrum.energies[0]
-            self.scale = np.exp(-0.25 * self.beta * (spectrum.energies - e0))  # p_i^{1/4} up to Z^{1/4}
-            pw = spectrum.gibbs_weights(self.beta)
-            self.pgibbs = pw
+            self.rate_l = [np.where(wl >= 0, G, G.T) * damp for G in self.gamma_l]
+            self.pgibbs = spectrum.gibbs_weights(self.beta)
         else:
             self.rate_l = self.gamma_l
-            self.scale = np.ones(n)
             self.pgibbs = None
+        # Conditioning of the similarity X_ij = (p_i p_j)^{1/4} Y_ij: a right eigenvector carries weights
+        # p^{1/2} and a left one p^{-1/2}, so an element of exp(tL) from level b to level a is computed with
+        # absolute error ~ eps_mach * exp(beta (eps_b - eps_a) / 2). Eigenvectors (mode expansions) are used
+        # for states only while that amplification stays below _MAX_AMPLIFICATION; otherwise kernels come from
+        # the physical (non-symmetric) block by SVD and dynamics from propagation (expm / expm_multiply).
+        span = float(self.eps[-1] - self.eps[0]) if nl > 1 else 0.0
+        bmax = max(betas)
+        self.log_amplification = 0.0 if span == 0.0 else 0.5 * bmax * span
+        self.modal = self.log_amplification <= np.log(_MAX_AMPLIFICATION)
+        if self.single_beta and self.modal:
+            de = self.eps[self.li] - self.eps[0]  # level energies: equal weights inside a level
+            with np.errstate(invalid="ignore"):  # beta = inf only reaches here with one level (de = 0)
+                self.scale = np.exp(np.where(de > 0, -0.25 * self.beta * de, 0.0))  # p_i^{1/4} up to Z^{1/4}
+        else:
+            self.scale = np.ones(n)
         self.ls_l = None
         if lamb_shift:
             uniq, inv = np.unique(np.round(wl, 12), return_inverse=True)
@@ -243,12 +316,37 @@ class _Core:
         self.HLS = sp.csr_array((np.concatenate(lsv), (rows, cols)), shape=(n, n)) if self.lamb_shift else None
         self.Kdiag = np.real(self.K.diagonal())
 
+    def heat_vectors(self):
+        """Per coupling, :math:`-\\sum_\\omega \\omega\\gamma(\\omega) A(\\omega)^\\dagger A(\\omega)` (lambda = 1) as a
+        nu = 0 vector (its elements at ``(I0, J0)``); built like K, with weights ``-w gamma(w)``."""
+        if getattr(self, "_heat", None) is None:
+            n, li = self.n, self.li
+            wl = self.eps[None, :] - self.eps[:, None]  # wl[c, b] = eps_b - eps_c = energy given to the bath
+            off = np.concatenate([[0], np.cumsum(self.g**2)[:-1]])
+            out = []
+            for a, A in enumerate(self.A):
+                q = np.zeros(self.I0.size, dtype=complex)
+                Wq = -wl * self.gamma_l[a]
+                for gv, (levs, M) in self.members.items():
+                    Qb = np.zeros((levs.size, gv, gv), dtype=complex)
+                    step = max(1, _CHUNK // max(1, levs.size * gv))
+                    for c0 in range(0, n, step):
+                        ks = slice(c0, min(n, c0 + step))
+                        Ak = A[ks][:, M]
+                        Qb += np.einsum("kb,kbs,kbt->bst", Wq[li[ks]][:, levs], Ak.conj(), Ak)
+                    q[off[levs][:, None] + np.arange(gv * gv)[None, :]] = Qb.reshape(-1, gv * gv)
+                out.append(q.real if self.real else q)
+            self._heat = out
+        return self._heat
+
     # -- dense blocks ------------------------------------------------------------------------------
-    def block(self, I, J):
+    def block(self, I, J, physical: bool = False):
         """Dissipative block (lambda = 1, symmetric frame if one temperature) on the pairs (I, J).
 
         ``M[(k,l),(i,j)] = sum_a R_a[lev k, lev i] A_ki conj(A_lj) - (K_ki d_lj + d_ki K_jl)/2
-        - i (HLS_ki d_lj - d_ki HLS_jl)``. Valid when all pairs share one Bohr frequency.
+        - i (HLS_ki d_lj - d_ki HLS_jl)``. Valid when all pairs share one Bohr frequency. ``R`` is the
+        symmetric rate table (one temperature) or, with ``physical=True``, the physical rates
+        ``gamma(eps_i - eps_k)``: the block acting on the density matrix itself.
         """
         I, J = np.asarray(I, dtype=np.int64), np.asarray(J, dtype=np.int64)
         m = I.size
@@ -256,8 +354,9 @@ class _Core:
         _checks.check_memory("a Bohr-frequency block of the Davies generator", (m, m), dtype)
         out = np.zeros((m, m), dtype=dtype)
         lI = self.li[I]
+        rates = self.gamma_l if physical else self.rate_l
         for a, A in enumerate(self.A):
-            add_jump_block(out, I, J, lI, self.rate_l[a], A)
+            add_jump_block(out, I, J, lI, rates[a], A)
         rows, cols, vals = self._anticomm_entries(I, J)
         np.add.at(out, (rows, cols), vals)
         return out
@@ -319,8 +418,10 @@ class _Core:
                 V_.append(c_right * vals)
         return np.concatenate(R_), np.concatenate(C_), np.concatenate(V_)
 
-    def w0_operator(self):
-        """The nu = 0 block as a ``LinearOperator`` (matrix free: jump part recomputed on each product)."""
+    def w0_operator(self, physical: bool = False):
+        """The nu = 0 block as a ``LinearOperator`` (matrix free: jump part recomputed on each product);
+        ``physical=True`` uses the physical rates (the block acting on the density matrix itself)."""
+        rates = self.gamma_l if physical else self.rate_l
         I, J = self.I0, self.J0
         m = I.size
         lI = self.li[I]
@@ -332,7 +433,7 @@ class _Core:
             x = np.asarray(x).ravel()
             y = np.zeros(m, dtype=np.result_type(dtype, x.dtype))
             for a, A in enumerate(self.A):
-                jump_matvec(y, I, J, lI, self.rate_l[a], A, x)
+                jump_matvec(y, I, J, lI, rates[a], A, x)
             return y + anti @ x
 
         return spla.LinearOperator((m, m), matvec=mv, dtype=dtype)
@@ -344,6 +445,12 @@ class _Core:
     def w0(self):
         """Eigen-decomposition of the nu = 0 block: (mu, Q, Qinv) with M = Q diag(mu) Qinv."""
         if self._w0 is None:
+            D0 = self.I0.size
+            dtype = np.float64 if (self.hermitian and self.real) else np.complex128
+            _checks.check_memory_total(
+                "the eigen-decomposition of the Davies generator's zero-frequency block",
+                [((D0, D0), dtype)] * (3 if self.hermitian else 5),
+                hint="Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
             M = self.block(self.I0, self.J0)
             self._w0_matrix = M
             if self.hermitian:
@@ -491,6 +598,95 @@ class _Core:
         if self._w0 is None and not hasattr(self, "_w0_matrix"):
             self._w0_matrix = self.block(self.I0, self.J0)
         return self._w0_matrix
+
+    # -- physical frame (low temperature, several temperatures) -----------------------------------------
+    def w0_phys(self):
+        """The nu = 0 block acting on the density matrix itself (physical rates, lambda = 1), dense, cached."""
+        if getattr(self, "_w0_phys", None) is None:
+            D0 = self.I0.size
+            dtype = np.float64 if (self.real and not self.lamb_shift) else np.complex128
+            _checks.check_memory_total(
+                "the physical zero-frequency block of the Davies generator (low temperature or several "
+                "temperatures: its kernel by SVD and its propagation by expm)",
+                [((D0, D0), dtype)] * 4,
+                hint="Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
+            self._w0_phys = self.block(self.I0, self.J0, physical=True)
+        return self._w0_phys
+
+    def kernel_phys(self, z: int, zero_tol: float):
+        r"""Right and left kernel vectors (columns, physical frame), biorthonormal: ``Lk^H Rk = 1``.
+
+        From one SVD :math:`M = U\Sigma V^H` of the physical block: the right kernel is spanned by the
+        ``z`` right singular vectors of the smallest singular values, the left kernel (conserved
+        quantities) by the matching left singular vectors. Both are computed to absolute accuracy
+        :math:`\epsilon\|M\|/\sigma_{z+1}` whatever the temperature: no Boltzmann weight is ever divided by.
+        """
+        cached = getattr(self, "_kernel_phys", None)
+        if cached is not None and cached[0] == z:
+            return cached[1], cached[2]
+        M = self.w0_phys()
+        U, sv, Vh = sla.svd(M, lapack_driver="gesdd", check_finite=False)
+        if z > 0 and sv[-z] > zero_tol:
+            raise ArithmeticError(
+                f"the physical zero-frequency block has only {int(np.sum(sv <= zero_tol))} singular values "
+                f"below {zero_tol:.2e} but its symmetric form has {z} zero eigenvalues (the {z}-th smallest "
+                f"singular value is {sv[-z]:.3e}); the kernel is numerically ambiguous"
+            )
+        Rk = Vh[sv.size - z:].conj().T
+        Lk = U[:, sv.size - z:]
+        G = Lk.conj().T @ Rk
+        Lk = Lk @ np.linalg.inv(G).conj().T
+        self._kernel_phys = (z, Rk, Lk)
+        return Rk, Lk
+
+    def propagate_w0(self, y0, taus):
+        r"""Yield :math:`e^{\tau M} y_0` (physical frame) for each of ``taus`` (any order, >= 0).
+
+        :math:`\tau = \lambda^2 t`: the nu = 0 block has no Hamiltonian part. A ladder of propagators
+        :math:`E_k = e^{2^k\tau_0 M}` (:math:`\tau_0 = 1/\|M\|_1`; one ``scipy.linalg.expm``, then squarings, built
+        once per generator and extended on demand) turns every time into at most :math:`\log_2(\tau/\tau_0)`
+        matrix-vector products: :math:`\tau = n\tau_0 + r` with the binary digits of :math:`n` selecting the
+        :math:`E_k` and the remainder :math:`r < \tau_0` from ``scipy.sparse.linalg.expm_multiply``. Every
+        factor is a backward-stable exponential of the physical matrix (no Boltzmann weight divided by), so
+        populations stay accurate to round-off at any temperature, and a scan that probes hundreds of times
+        (tail fits, distance crossings) costs matrix-vector products, not one ``expm`` per time.
+        """
+        M = self.w0_phys()
+        taus = np.asarray(taus, dtype=float)
+        y0 = np.asarray(y0, dtype=np.result_type(M.dtype, np.asarray(y0).dtype))
+        if taus.size == 0:
+            return
+        tau0, ladder = self._ladder(float(np.max(taus)))
+        for tau in taus:
+            n = int(tau // tau0)
+            r = tau - n * tau0
+            y = spla.expm_multiply(M * r, y0, traceA=np.trace(M) * r) if r > 0 else y0
+            k = 0
+            while n:
+                if n & 1:
+                    y = ladder[k] @ y
+                n >>= 1
+                k += 1
+            yield y
+
+    def _ladder(self, tau_max: float):
+        """``(tau0, [E_0, E_1, ...])`` with ``E_k = expm(2^k tau0 M)``, long enough for ``tau_max``."""
+        M = self.w0_phys()
+        if getattr(self, "_ladder_cache", None) is None:
+            norm1 = float(np.max(np.sum(np.abs(M), axis=0))) if M.size else 0.0
+            tau0 = 1.0 / max(norm1, 1e-300)
+            self._ladder_cache = (tau0, [sla.expm(M * tau0)])
+        tau0, ladder = self._ladder_cache
+        need = max(1, int(np.floor(tau_max / tau0)).bit_length())
+        if need > len(ladder):
+            D0 = M.shape[0]
+            _checks.check_memory_total(
+                f"the propagator ladder of the zero-frequency block ({need} matrices of {D0} x {D0}, for times up "
+                f"to lambda^2 t = {tau_max:.3g})", [((D0, D0), M.dtype)] * (need + 4),
+                hint="Use a symmetry sector or a smaller system, or shorter times.")
+            while len(ladder) < need:
+                ladder.append(ladder[-1] @ ladder[-1])
+        return tau0, ladder
 
     # -- Bohr classes ------------------------------------------------------------------------------
     def classes(self):
@@ -662,7 +858,11 @@ class _Core:
         return lb
 
     def small_blocks(self):
-        """Eigen-decompositions of the special classes: list of ``(I, J, nu, mu, Q, Qi)`` batches."""
+        """Eigen-decompositions of the special classes: list of ``(I, J, nu, mu, Q, Qi, Mphys)`` batches.
+
+        ``Mphys`` is None, except for classes of several level pairs outside the modal regime (low
+        temperature): then ``mu, Q, Qi`` are None and ``Mphys`` (shape ``(1, m, m)``) is propagated by expm.
+        """
         if self._small is None:
             out = []
             for grp in self.special_groups():
@@ -670,6 +870,11 @@ class _Core:
                 nu = grp[4]
                 _checks.check_memory("the coherence blocks of degenerate levels", (I.shape[0], I.shape[1], I.shape[1]),
                                      np.complex128, hint="Use a symmetry sector or a smaller system for evolve().")
+                if grp[0] is None and not self.modal:
+                    # a class of several level pairs mixes energies: propagate its physical block (expm)
+                    out.append((I, J, nu, None, None, None, self.block(I[0], J[0], physical=True)[None]))
+                    continue
+                # one level pair (or the modal regime): the block is the same in both frames
                 M = self.group_blocks(grp)
                 if self.hermitian:
                     mu, Q = np.linalg.eigh(M)
@@ -677,7 +882,7 @@ class _Core:
                 else:
                     mu, Q = np.linalg.eig(M)
                     Qi = np.linalg.inv(Q)
-                out.append((I, J, nu, mu, Q, Qi))
+                out.append((I, J, nu, mu, Q, Qi, None))
             self._small = out
         return self._small
 
@@ -695,11 +900,12 @@ def ops_in_eigenbasis(spec: Spectrum, ops) -> list:
 
 
 def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
-    """A density matrix (computational basis, dense or sparse) in the eigenbasis, block by block; for a
-    one-sector spectrum, refuses a state with weight outside the sector."""
-    if isinstance(rho0, (list, tuple)):
-        rho0 = np.asarray(rho0)
-    rho = _checks.as_operator("rho0", rho0, spec.dim, hermitian=False)
+    """A density matrix or normalized state vector (computational basis, dense or sparse) in the eigenbasis,
+    block by block, after checking it is a state; for a one-sector spectrum, refuses a state with weight outside
+    the sector."""
+    rho = _checks.check_density_matrix("rho0", rho0, spec.dim)  # Hermitian, trace 1, positive, right shape
+    if rho.ndim == 1:  # a normalized state vector
+        rho = np.outer(rho, rho.conj())
     X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
     if spec.n < spec.dim:
         tr_full, tr_sec = rho.trace(), np.trace(X0)
@@ -885,14 +1091,26 @@ class DaviesGenerator:
         return count
 
     def relaxation_time(self) -> float:
-        """:math:`\\tau = 1/\\Delta`."""
-        return 1.0 / self.gap()
+        """:math:`\\tau = 1/\\Delta`; ``inf`` (with a warning saying why) when the gap is zero."""
+        gap = self.gap()
+        if gap == 0.0:
+            osc = self.persistent_oscillations()
+            why = (f"{osc} coherences never decay (persistent oscillations)" if osc else
+                   f"{self.kernel_dimension()} stationary states")
+            _checks.warn(f"the gap is zero ({why}): the relaxation time is infinite", stacklevel=3)
+            return np.inf
+        return 1.0 / gap
 
     # -- stationary states -------------------------------------------------------------------------
     def _kernel(self):
         """Right and left kernel vectors of the nu = 0 block (columns), biorthonormal: Lk^dag Rk = 1."""
         mu, R, Lk, zero = self._slow_w0(1)
-        return R[:, zero], Lk[:, zero]
+        c = self._core
+        if c.modal:
+            return R[:, zero], Lk[:, zero]
+        # low temperature / several temperatures: the symmetric eigenvalues fix the kernel dimension, the
+        # vectors come from the physical block (no Boltzmann weight divided by)
+        return c.kernel_phys(int(np.sum(zero)), self._zero_tol())
 
     def _w0_to_eig(self, v, heisenberg: bool = False) -> np.ndarray:
         """A nu = 0 block vector (symmetric frame) as an eigenbasis matrix.
@@ -946,60 +1164,96 @@ class DaviesGenerator:
     def stationary_states(self) -> list:
         r"""A basis of the stationary manifold, as density matrices in the computational basis.
 
-        When the conserved quantities commute (the usual case: symmetry sectors and parities), the basis
-        is made of :math:`\rho_s = P_s e^{-\beta H} P_s / \mathrm{tr}(P_s e^{-\beta H})` on the joint
-        eigenspaces :math:`P_s` of the conserved quantities (PHYSICS.md section 4). For a non-abelian
-        conserved algebra it is the Gibbs state :math:`\sigma` and the density matrices
-        :math:`\sigma + h_j / (2\|\sigma^{-1/2} h_j \sigma^{-1/2}\|)` (normalized) built from a Hermitian
-        kernel basis :math:`h_j` orthogonal to :math:`\sigma`. With baths at different temperatures it is
-        an orthonormal Hermitian kernel basis, normalized to unit trace where the trace is nonzero. Its
-        length is the kernel dimension.
+        With one finite temperature and commuting conserved quantities (the usual case: symmetry sectors
+        and parities) the basis is made of :math:`\rho_s = P_s e^{-\beta H} P_s / \mathrm{tr}(P_s e^{-\beta H})`
+        on the joint eigenspaces :math:`P_s` of the conserved quantities (PHYSICS.md section 4), with the
+        Boltzmann weights of each :math:`P_s` shifted by its own lowest energy (no under- or overflow at any
+        :math:`\beta`). Otherwise (a non-abelian conserved algebra, :math:`\beta = \infty`, baths at several
+        temperatures) it is made of the positive and negative parts of Hermitian kernel elements: for a
+        trace-preserving positive semigroup the parts :math:`X_\pm` of a stationary Hermitian :math:`X` are
+        stationary, so density matrices span the kernel. At :math:`\beta = \infty` with a degenerate ground
+        level that the bath cannot connect, every density matrix on that level is stationary: the basis
+        then spans all :math:`g_0^2` of them. Its length is the kernel dimension; every element is checked
+        (finite, trace 1, Hermitian, positive) before it is returned.
         """
         c = self._core
         Rk, Lk = self._kernel()
         kdim = Rk.shape[1]
         spec = self.spectrum
+        f = c.scale[c.I0] * c.scale[c.J0]
         if kdim == 1:
-            X = self._w0_to_eig(Rk[:, 0])
-            return [self._hermitize(spec.from_eigenbasis(X / np.trace(X)))]
-        if c.symmetric:
+            v = Rk[:, 0] * f
+            return [self._state_out(v / v[c.pop_pos].sum(), "the stationary state")]
+        if c.single_beta and np.isfinite(c.beta):
             projs = self._joint_eigenspaces(Lk)
             if projs is not None and len(projs) == kdim:
                 states = []
-                for P in projs:
-                    X = (c.pgibbs[:, None] * P) @ P.conj().T  # P_s commutes with H: P sigma P = sigma P P^dag
-                    states.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
+                for k, P in enumerate(projs):
+                    support = np.sum(np.abs(P) ** 2, axis=1) > 1e-12
+                    w = _checks.boltzmann_weights(c.beta, spec.energies[support])  # shifted by this sector's E_min
+                    wfull = np.zeros(c.n)
+                    wfull[support] = w
+                    X = (wfull[:, None] * P) @ P.conj().T  # P_s commutes with H: P sigma P = sigma P P^dag
+                    v = X[c.I0, c.J0]
+                    states.append(self._state_out(v / v[c.pop_pos].sum().real, f"stationary state {k}"))
                 return states
-        f = c.scale[c.I0] * c.scale[c.J0]
         herm = self._hermitian_span([Rk[:, k] * f for k in range(kdim)])
-        if c.single_beta:
-            # Non-abelian conserved algebra: the Gibbs state sigma is stationary and faithful, so
-            # rho_j = sigma + h_j / (2 ||sigma^{-1/2} h_j sigma^{-1/2}||) >= sigma / 2 is a density matrix
-            # for every Hermitian kernel element h_j orthogonal to sigma; {sigma, rho_j} spans the kernel.
-            sig = np.zeros(c.I0.size)
-            sig[c.pop_pos] = c.pgibbs[c.I0[c.pop_pos]]
-            ortho = [h - (np.vdot(sig, h) / np.vdot(sig, sig)) * sig for h in herm]
-            ortho = self._hermitian_span(ortho)[: kdim - 1]
-            w = np.sqrt(c.pgibbs[c.I0] * c.pgibbs[c.J0])
-            states = [sig]
-            for h in ortho:
-                blocks = self._level_blocks(h / w)
-                norm = max(float(np.max(np.abs(np.linalg.eigvalsh(B)))) for _, B in blocks.values())
-                rho = sig + h / (2.0 * norm)
-                states.append(rho)
-            out = []
-            for v in states:
-                X = self._w0_to_eig(v / f)
-                out.append(self._hermitize(spec.from_eigenbasis(X / np.trace(X).real)))
-            return out
-        basis = []
-        for h in herm:
-            H = self._w0_to_eig(h / f)
-            tr = np.trace(H).real
-            if abs(tr) > 1e-12:
-                H = H / tr
-            basis.append(self._hermitize(spec.from_eigenbasis(H)))
-        return basis
+        rng = np.random.default_rng(20261201)
+        cands = list(herm) + [sum(w * h for w, h in zip(rng.normal(size=len(herm)), herm)) for _ in range(kdim)]
+        parts = []
+        for h in cands:
+            for sign in (1.0, -1.0):
+                p = self._positive_part(sign * h)
+                tr = p[c.pop_pos].sum().real
+                if tr > 1e-8:
+                    parts.append(p / tr)
+        Rmat = np.array([np.concatenate([p.real, p.imag]) for p in parts])
+        _, Rq, piv = sla.qr(Rmat.T, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(Rq))
+        chosen = piv[: kdim][diag[:kdim] > 1e-8 * max(diag[0], 1e-300)]
+        if chosen.size < kdim:
+            raise _checks.SelfCheckError(
+                f"only {chosen.size} independent density matrices found in a {kdim}-dimensional stationary manifold"
+            )
+        return [self._state_out(parts[i], f"stationary state {k}") for k, i in enumerate(chosen)]
+
+    def _positive_part(self, v):
+        """Positive part of the Hermitian nu = 0 element ``v`` (level by level), as a nu = 0 vector."""
+        c = self._core
+        out = np.zeros(v.size, dtype=complex)
+        off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
+        for g, (levs, B) in self._level_blocks(v).items():
+            B = 0.5 * (B + np.swapaxes(B.conj(), 1, 2))
+            e, V = np.linalg.eigh(B)
+            P = np.einsum("lse,le,lte->lst", V, np.maximum(e, 0.0), V.conj())
+            out[off[levs][:, None] + np.arange(g * g)[None, :]] = P.reshape(-1, g * g)
+        return out
+
+    def _state_out(self, v, what: str, basis: str = "computational"):
+        """A nu = 0 vector (physical frame) checked as a density matrix and returned as a matrix."""
+        c = self._core
+        v = np.asarray(v)
+        self._check_w0_state(v, what)
+        X = np.zeros((c.n, c.n), dtype=v.dtype)
+        X[c.I0, c.J0] = v
+        X = self._hermitize(X)
+        return X if basis == "eigen" else self._hermitize(self.spectrum.from_eigenbasis(X))
+
+    def _check_w0_state(self, v, what: str, tol: float = 1e-8):
+        """Raise unless the nu = 0 vector ``v`` is a density matrix (finite, trace 1, Hermitian, positive)."""
+        c = self._core
+        if not np.all(np.isfinite(v)):
+            raise _checks.SelfCheckError(f"{what} has {int(np.sum(~np.isfinite(v)))} NaN or infinite entries")
+        tr = complex(np.sum(v[c.pop_pos]))
+        if abs(tr - 1.0) > tol:
+            raise _checks.SelfCheckError(f"{what} has trace {tr.real:.12g}{tr.imag:+.3g}j, not 1 (tolerance {tol:g})")
+        herm = float(np.max(np.abs(v - np.conj(v[c.tpos])))) if v.size else 0.0
+        if herm > tol:
+            raise _checks.SelfCheckError(f"{what} is not Hermitian: max |X - X^dag| = {herm:.3g}")
+        lo = min((float(np.min(np.linalg.eigvalsh(0.5 * (B + np.swapaxes(B.conj(), 1, 2)))))
+                  for _, B in self._level_blocks(v).values()), default=0.0)
+        if lo < -tol:
+            raise _checks.SelfCheckError(f"{what} is not positive: smallest eigenvalue {lo:.3g} (tolerance {tol:g})")
 
     def _joint_eigenspaces(self, Lk, tol: float = 1e-8):
         """Joint eigenspaces of commuting conserved quantities, level by level (eigenbasis isometries).
@@ -1080,6 +1334,7 @@ class DaviesGenerator:
         it in the eigenbasis of H (``(n, n)``: no ``d x d`` matrix when the spectrum is one sector).
         """
         _checks.check_choice("basis", basis, ("computational", "eigen"))
+        c = self._core
         X0 = self._to_eig_state(rho0)
         if self.gap() == 0.0:
             _checks.warn(
@@ -1088,58 +1343,121 @@ class DaviesGenerator:
             )
         Rk, Lk = self._kernel()
         coeff = Lk.conj().T @ self._eig_to_w0(X0)
-        Xinf = self._w0_to_eig(Rk @ coeff)
-        if basis == "eigen":
-            return self._hermitize(Xinf)
-        return self._hermitize(self.spectrum.from_eigenbasis(Xinf))
+        f = c.scale[c.I0] * c.scale[c.J0]
+        return self._state_out((Rk @ coeff) * f, "the stationary state", basis=basis)
+
+    # -- energy exchange with the baths -----------------------------------------------------------
+    def heat_currents(self, rho, *, basis: str = "computational") -> np.ndarray:
+        r"""Heat current from each bath into the system, :math:`J_\alpha = \mathrm{tr}[H\,\mathcal{D}_\alpha(\rho)]`.
+
+        One entry per coupling (each coupling has its own bath), positive when energy flows into the system
+        (PHYSICS.md section 5). In the Heisenberg picture
+        :math:`\mathcal{D}_\alpha^\dagger(H) = -\lambda^2\sum_\omega \omega\,\gamma_\alpha(\omega)
+        A_\alpha(\omega)^\dagger A_\alpha(\omega)` (from :math:`[H, A(\omega)] = -\omega A(\omega)`), which
+        commutes with H: only populations and coherences inside degenerate levels contribute. The Lamb
+        shift commutes with H and carries no heat. In a stationary state the currents sum to zero.
+
+        Parameters
+        ----------
+        rho : (d, d) array or (n, n) array with ``basis="eigen"``
+            A density matrix.
+        """
+        _checks.check_choice("basis", basis, ("computational", "eigen"))
+        c = self._core
+        X = self._to_eig_state(rho) if basis == "computational" else _checks.as_operator("rho", rho, c.n,
+                                                                                           hermitian=False)
+        v = np.asarray(X[c.I0, c.J0]).ravel()
+        vt = v[c.tpos]  # X_ji for element (i, j): tr(Q X) = sum_ij Q_ij X_ji
+        return np.array([self._lam2 * float(np.real(q @ vt)) for q in c.heat_vectors()])
+
+    def entropy_production(self, rho, *, basis: str = "computational") -> float:
+        r"""Entropy flow into the baths, :math:`\sigma = -\sum_\alpha \beta_\alpha J_\alpha(\rho)`.
+
+        In a stationary state (:math:`dS/dt = 0`) this is the entropy production rate, which is
+        :math:`\ge 0` (Spohn's inequality, PHYSICS.md section 5); for a non-stationary :math:`\rho` add
+        :math:`dS/dt` to get the production. A zero-temperature bath that absorbs heat gives ``inf``.
+        """
+        J = self.heat_currents(rho, basis=basis)
+        total = 0.0
+        for b, j in zip(self._core.baths, J):
+            if j != 0.0:
+                total -= b.beta * j
+        return float(total)
 
     # -- dynamics ----------------------------------------------------------------------------------
     def _to_eig_state(self, rho0) -> np.ndarray:
         return state_in_eigenbasis(self.spectrum, rho0)
 
-    def _evolve_eig(self, X0: np.ndarray, times: np.ndarray, rotating: bool = False):
+    def _evolve_eig(self, X0: np.ndarray, times: np.ndarray, rotating: bool = False, w0_only: bool = False):
         """Generator yielding X(t) in the eigenbasis for each time.
 
         ``rotating=True`` gives the interaction-picture state :math:`e^{iHt}\rho(t)e^{-iHt}` (Bohr phases
         left out; the Davies generator is covariant, so this is the dissipative evolution alone). It is
         real when H's eigenvectors, the couplings and ``X0`` are real and there is no Lamb shift.
+        ``w0_only=True`` evolves only the nu = 0 block (enough for operators that commute with H).
+
+        Two exact routes (see docs/theory.md): in the modal regime (``exp(beta * span / 2) <= 1e4``) the
+        eigen-decompositions of the symmetric blocks; otherwise (low temperature, several temperatures)
+        the nu = 0 block and the classes of several level pairs are propagated with their physical
+        matrices (expm / expm_multiply), which never divides by a Boltzmann weight.
         """
         c = self._core
         lam2 = self._lam2
-        Y0 = X0 / np.outer(c.scale, c.scale)
-        mu0, Q0, Q0i = self._w0_eigs()
+        Y0 = X0 / np.outer(c.scale, c.scale) if c.modal else X0
         y0 = Y0[c.I0, c.J0]
-        c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
-        a, b, nu = c.single_nondeg()
+        if c.modal:
+            mu0, Q0, Q0i = self._w0_eigs()
+            c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
+            w0_real = np.isrealobj(Q0)
+            w0_iter = (Q0 @ (np.exp(lam2 * mu0 * t) * c0) for t in times)
+        else:
+            w0_real = True
+            w0_iter = c.propagate_w0(y0, lam2 * np.asarray(times, dtype=float))
+        if w0_only:
+            a = b = nu = np.zeros(0, dtype=np.int64)
+            small = []
+        else:
+            a, b, nu = c.single_nondeg()
+            small = c.small_blocks()
         r = c.pair_rates(a, b) if a.size else np.zeros(0)
         if rotating:
             nu = np.zeros_like(nu)
         nu = nu + lam2 * c.pair_shifts(a, b) if a.size else nu
         yab, yba = Y0[a, b], Y0[b, a]
-        small = c.small_blocks()
         small_c = []
-        for I, J, nub, m, Q, Qi in small:
+        for I, J, nub, m, Q, Qi, Mp in small:
+            if Mp is not None:
+                small_c.append((Y0[I, J], Y0[J, I]))
+                continue
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             small_c.append((np.einsum("pij,pj->pi", Qinv, Y0[I, J]), np.einsum("pij,pj->pi", Qinv.conj(), Y0[J, I])))
-        s = np.outer(c.scale, c.scale)
+        s = np.outer(c.scale, c.scale) if c.modal else None
         real = (rotating and c.real and not c.lamb_shift and c.hermitian and np.isrealobj(X0)
-                and all(np.isrealobj(Q) for (_, _, _, _, Q, _) in small) and np.isrealobj(Q0))
-        for t in times:
+                and all(Q is None or np.isrealobj(Q) for (_, _, _, _, Q, _, _) in small) and w0_real)
+        for t, yw in zip(times, w0_iter):
             Y = np.zeros((c.n, c.n), dtype=float if real else complex)
-            Y[c.I0, c.J0] = np.real(Q0 @ (np.exp(lam2 * mu0 * t) * c0)) if real else Q0 @ (np.exp(lam2 * mu0 * t) * c0)
+            Y[c.I0, c.J0] = np.real(yw) if real else yw
             if a.size:
                 ph = np.exp((-1j * nu - lam2 * r) * t)
                 if real:
                     ph = ph.real
                 Y[a, b] = ph * yab
                 Y[b, a] = ph.conj() * yba
-            for (I, J, nub, m, Q, Qi), (cu, cl) in zip(small, small_c):
+            for (I, J, nub, m, Q, Qi, Mp), (cu, cl) in zip(small, small_c):
+                if Mp is not None:
+                    E = sla.expm(lam2 * t * Mp)
+                    ph = 1.0 if rotating else np.exp(-1j * nub[:, None] * t)
+                    up = ph * np.einsum("pij,pj->pi", E, cu)
+                    lo = np.conj(ph) * np.einsum("pij,pj->pi", E.conj(), cl)
+                    Y[I, J] = up.real if real else up
+                    Y[J, I] = lo.real if real else lo
+                    continue
                 e = np.exp(((0.0 if rotating else -1j) * nub[:, None] + lam2 * m) * t)
                 if real:
                     e = e.real
                 Y[I, J] = np.einsum("pij,pj->pi", Q, e * cu)
                 Y[J, I] = np.einsum("pij,pj->pi", Q.conj(), e.conj() * cl)
-            yield Y * s
+            yield Y * s if s is not None else Y
 
     def evolve(self, rho0, times) -> np.ndarray:
         r""":math:`\rho(t) = e^{t\mathcal{L}}\rho_0` at each of ``times``; shape ``(len(times), d, d)``.
@@ -1152,12 +1470,16 @@ class DaviesGenerator:
         _checks.check_memory("the evolved density matrices", (times.size, spec.dim, spec.dim), np.complex128,
                              hint="Use expect(ops, rho0, times), which stores only expectation values.")
         X0 = self._to_eig_state(rho0)
+        tr0 = complex(np.trace(X0))
         out = np.empty((times.size, spec.dim, spec.dim), dtype=complex)
         for k, X in enumerate(self._evolve_eig(X0, times)):
+            # the evolution is trace preserving and Hermiticity preserving: check the path's answer
+            _checks.check_state_result(f"rho(t={times[k]:g})", X / tr0 if abs(tr0) > 0 else X,
+                                       positivity=c_small(X))
             out[k] = spec.from_eigenbasis(X)
         return out
 
-    def mode_expansion(self, ops, rho0, *, commuting: bool = False) -> ModeExpansion:
+    def mode_expansion(self, ops, rho0, *, commuting: bool = False) -> "ModeExpansion | PropagatedExpectation":
         r"""Expectation values of ``ops`` from ``rho0`` as damped modes, valid for every coupling strength.
 
         .. math:: \mathrm{tr}(O_k e^{t\mathcal{L}}\rho_0) = \sum_m a_{km} e^{(-i\nu_m + \lambda^2\kappa_m)t}
@@ -1167,6 +1489,11 @@ class DaviesGenerator:
         then :meth:`ModeExpansion.evaluate` at any times and strengths (a whole :math:`\lambda` scan).
         Modes whose amplitude is exactly zero for every operator (e.g. pairs of states in different symmetry
         sectors of ``rho0``) are left out; nothing is dropped by size.
+
+        Outside the modal regime (low temperature, :math:`e^{\beta\,\mathrm{span}/2} > 10^4`, or baths
+        at several temperatures) an eigenvector expansion would lose accuracy (its amplitudes carry
+        Boltzmann factors :math:`e^{\pm\beta E/2}`); a :class:`PropagatedExpectation` with the same
+        ``evaluate(times, strength)`` is returned instead, computed by exact propagation.
 
         Parameters
         ----------
@@ -1185,6 +1512,10 @@ class DaviesGenerator:
         Oe = ops_in_eigenbasis(spec, ops)
         X0 = self._to_eig_state(rho0)
         herm = bool(all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T))
+        if commuting:
+            self._check_commuting(Oe)
+        if not c.modal:
+            return PropagatedExpectation(self, tuple(Oe), X0, bool(commuting), herm)
         s = c.scale
         amps, freqs, rates = [], [], []
         # nu = 0 block: y = Q0 exp(lam^2 mu0 t) c0 in the symmetric frame, X = s_i s_j y
@@ -1197,15 +1528,6 @@ class DaviesGenerator:
         freqs.append(np.zeros(mu0.size))
         rates.append(mu0.astype(complex))
         if commuting:
-            between = c.li[:, None] != c.li[None, :]
-            for k, O in enumerate(Oe):
-                tot = float(np.sum(np.abs(O) ** 2))
-                outside = float(np.sum(np.abs(O[between]) ** 2))
-                if outside > 1e-16 * tot:
-                    raise ValueError(
-                        f"ops[{k}] does not commute with H: a fraction {np.sqrt(outside / tot):.2e} "
-                        "of its norm connects different energy levels; pass commuting=False"
-                    )
             return ModeExpansion(amps[0], freqs[0], rates[0], herm)
         # coherences of non-degenerate level pairs: closed form
         a, b, nu = c.single_nondeg()
@@ -1218,7 +1540,7 @@ class DaviesGenerator:
             freqs += [nu, -nu]
             rates += [kappa, kappa.conj()]
         # classes with degenerate levels or degenerate Bohr frequencies: their small blocks
-        for I, J, nub, m, Q, Qi in c.small_blocks():
+        for I, J, nub, m, Q, Qi, _ in c.small_blocks():
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             ss = s[I] * s[J]
             cu = np.einsum("pij,pj->pi", Qinv, X0[I, J] / ss)
@@ -1234,6 +1556,18 @@ class DaviesGenerator:
         keep = np.any(amps != 0, axis=0)  # exact zeros only (e.g. symmetry sectors rho0 does not touch)
         return ModeExpansion(amps[:, keep], np.concatenate(freqs)[keep], np.concatenate(rates)[keep], herm)
 
+    def _check_commuting(self, Oe):
+        c = self._core
+        between = c.li[:, None] != c.li[None, :]
+        for k, O in enumerate(Oe):
+            tot = float(np.sum(np.abs(O) ** 2))
+            outside = float(np.sum(np.abs(O[between]) ** 2))
+            if outside > 1e-16 * tot:
+                raise ValueError(
+                    f"ops[{k}] does not commute with H: a fraction {np.sqrt(outside / tot):.2e} "
+                    "of its norm connects different energy levels; pass commuting=False"
+                )
+
     def expect(self, ops, rho0, times) -> np.ndarray:
         r""":math:`\mathrm{tr}(O\,\rho(t))` for each operator and time; shape ``(len(ops), len(times))``.
 
@@ -1241,7 +1575,10 @@ class DaviesGenerator:
         ``rho0`` are Hermitian.
         """
         times = _check_times(times)
-        return self.mode_expansion(ops, rho0).evaluate(times, self.strength)
+        out = self.mode_expansion(ops, rho0).evaluate(times, self.strength)
+        if not np.all(np.isfinite(out)):
+            raise _checks.SelfCheckError(f"expect produced {int(np.sum(~np.isfinite(out)))} NaN or infinite values")
+        return out
 
     # -- superoperator -----------------------------------------------------------------------------
     def superoperator(self, basis: str = "computational") -> np.ndarray:
@@ -1287,42 +1624,76 @@ class DaviesGenerator:
 
     # -- checks ------------------------------------------------------------------------------------
     def check(self) -> CheckReport:
-        """Residuals of trace preservation, Gibbs stationarity, KMS detailed balance and self-adjointness."""
+        """Residuals of the generator and of the paths behind its answers (see :class:`CheckReport`).
+
+        Evaluated at :math:`\\lambda = 1` with the physical (un-symmetrized) rates, so that it also tests the
+        frame in which states are computed: trace preservation, Gibbs stationarity, KMS detailed balance,
+        self-adjointness of the symmetric block, the stationary and conserved vectors actually used, and
+        one evolution against an independent ``expm``.
+        """
         c = self._core
-        M = c.w0_linear()
         D0 = c.I0.size
-        if isinstance(M, np.ndarray):
-            scale = max(float(np.max(np.abs(M))), 1e-300)
-            herm = float(np.max(np.abs(M - M.conj().T))) / scale if c.symmetric else np.nan
-            t = np.zeros(D0)
-            t[c.pop_pos] = c.scale[c.I0[c.pop_pos]] ** 2
-            trace = float(np.max(np.abs(t @ M))) / (scale * max(np.max(t), 1e-300))
+        fits = _checks.dense_bytes((D0, D0), np.complex128) * 4 <= min(_checks.memory_limit(), _MATRIX_FREE_BYTES)
+        Mp = c.w0_phys() if fits else c.w0_operator(physical=True)
+        scale = max(float(np.max(np.abs(c.Kdiag))), 1e-300)
+        t = np.zeros(D0)
+        t[c.pop_pos] = 1.0
+        if isinstance(Mp, np.ndarray):
+            trace = float(np.max(np.abs(t @ Mp))) / scale
         else:
-            # matrix free: symmetry from random probes <u, M v> = <M u, v>, trace through M^T = M
+            # matrix free: <t, M v> = 0 for random probes v
             rng = np.random.default_rng(7)
-            u, v = rng.normal(size=D0), rng.normal(size=D0)
-            Mu, Mv = M @ u, M @ v
-            scale = max(float(np.max(np.abs(Mu))), 1e-300) / max(float(np.max(np.abs(u))), 1e-300)
-            herm = (abs(np.vdot(u, Mv) - np.vdot(Mu, v)) / (np.linalg.norm(Mu) * np.linalg.norm(v))
-                    if c.symmetric else np.nan)
-            t = np.zeros(D0)
-            t[c.pop_pos] = c.scale[c.I0[c.pop_pos]] ** 2
-            trace = (float(np.max(np.abs(M @ t))) / (scale * max(np.max(t), 1e-300))) if c.symmetric else np.nan
+            v = rng.normal(size=(D0, 3))
+            trace = float(np.max(np.abs(t @ (Mp @ v)))) / (scale * float(np.max(np.abs(v))))
+        herm = None
+        if c.symmetric:
+            M = c.w0_linear()
+            if isinstance(M, np.ndarray):
+                herm = float(np.max(np.abs(M - M.conj().T))) / max(float(np.max(np.abs(M))), 1e-300)
+            else:
+                rng = np.random.default_rng(7)
+                u, v = rng.normal(size=D0), rng.normal(size=D0)
+                Mu, Mv = M @ u, M @ v
+                herm = abs(np.vdot(u, Mv) - np.vdot(Mu, v)) / (np.linalg.norm(Mu) * np.linalg.norm(v))
+        gibbs_res = kms = None
         if c.single_beta:
-            gibbs_y = np.zeros(M.shape[0])
-            gibbs_y[c.pop_pos] = c.pgibbs[c.I0[c.pop_pos]] / c.scale[c.I0[c.pop_pos]] ** 2
-            gibbs_res = float(np.max(np.abs(M @ gibbs_y))) / (scale * np.max(np.abs(gibbs_y)))
+            g = np.zeros(D0)
+            g[c.pop_pos] = c.pgibbs[c.I0[c.pop_pos]]
+            gibbs_res = float(np.max(np.abs(Mp @ g))) / (scale * float(np.max(g)))
             # Pauli rates from the un-symmetrized gamma: W_nm = sum_a gamma(E_m - E_n) |A_nm|^2
             li = c.li
             W = np.zeros((c.n, c.n))
             for k, A in enumerate(c.A):
                 W += c.gamma_l[k][np.ix_(li, li)] * np.abs(A) ** 2
-            p = c.pgibbs
-            flux = W * p[None, :]
+            flux = W * c.pgibbs[None, :]
             kms = float(np.max(np.abs(flux - flux.T))) / max(float(np.max(flux)), 1e-300)
+        # the kernel vectors the answers are built from, in the physical frame
+        Rk, Lk = self._kernel()
+        f = c.scale[c.I0] * c.scale[c.J0]
+        Rp, Lp = Rk * f[:, None], Lk / f[:, None]
+        stat = float(np.max(np.abs(Mp @ Rp), initial=0.0)) / (scale * max(float(np.max(np.abs(Rp), initial=0.0)), 1e-300))
+        if isinstance(Mp, np.ndarray):
+            left = float(np.max(np.abs(Lp.conj().T @ Mp), initial=0.0))
         else:
-            gibbs_res = kms = np.nan
-        return CheckReport(trace=float(trace), gibbs=float(gibbs_res), kms=float(kms), hermiticity=float(herm))
+            left = 0.0  # the matrix-free operator has no adjoint product; biorthonormality still checked
+        cons = left / (scale * max(float(np.max(np.abs(Lp), initial=0.0)), 1e-300))
+        cons += float(np.max(np.abs(Lp.conj().T @ Rp - np.eye(Rp.shape[1])), initial=0.0))
+        evol = None
+        if isinstance(Mp, np.ndarray) and D0 <= _DENSE_CHECK:
+            gap = self.with_strength(1.0).gap()
+            tau = 1.0 / gap if np.isfinite(gap) and gap > 0 else 1.0 / scale
+            X0 = np.zeros((c.n, c.n))
+            X0[c.n - 1, c.n - 1] = 1.0  # the highest-energy population: the worst case at low temperature
+            X = next(self.with_strength(1.0)._evolve_eig(X0, np.array([tau]), rotating=True, w0_only=True))
+            ref = sla.expm(Mp * tau) @ X0[c.I0, c.J0]
+            evol = float(np.max(np.abs(X[c.I0, c.J0] - ref))) + abs(float(np.real(np.trace(X))) - 1.0)
+        return CheckReport(trace=float(trace), gibbs=gibbs_res, kms=kms, hermiticity=herm,
+                           stationary=stat, conserved=float(cons), evolution=evol)
+
+
+def c_small(X) -> bool:
+    """Positivity of evolved states is checked when cheap (an eigvalsh of at most 256 x 256)."""
+    return X.shape[0] <= 256
 
 
 def _check_times(times) -> np.ndarray:

@@ -69,26 +69,17 @@ def _state_eig(spectrum: Spectrum, state) -> np.ndarray:
     if not isinstance(spectrum, Spectrum):
         raise TypeError(f"spectrum must be a Spectrum (from diagonalize), got {type(spectrum).__name__}")
     d = spectrum.dim
-    if not sp.issparse(state):  # a sparse state (e.g. a product state) is never densified to d x d
-        arr = np.asarray(state)
-        if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1 and d > 1):
-            psi = arr.reshape(-1)
-            if psi.size != d:
-                raise ValueError(f"the state vector must have length {d}, got {psi.size}")
-            nrm = float(np.linalg.norm(psi))
-            if abs(nrm - 1.0) > 1e-8:
-                raise ValueError(f"the state vector must be normalized, got norm {nrm:.12g}; divide by its norm")
-            c = spectrum.vectors.conj().T @ psi
-            lost = 1.0 - float(np.vdot(c, c).real)
-            if lost > 1e-8:
-                raise ValueError(f"the state has weight {lost:.3g} outside the sector {spectrum.sector} that the "
-                                 "spectrum covers; diagonalize the full space or project the state first")
-            return np.outer(c, c.conj())
-        state = arr
-    rho = _checks.as_operator("state", state, d, hermitian=True)
+    # finite, right shape, normalized or Hermitian with unit trace and positive (a sparse state stays sparse)
+    state = _checks.check_density_matrix("state", state, d)
+    if state.ndim == 1:
+        c = spectrum.vectors.conj().T @ state
+        lost = 1.0 - float(np.vdot(c, c).real)
+        if lost > 1e-8:
+            raise ValueError(f"the state has weight {lost:.3g} outside the sector {spectrum.sector} that the "
+                             "spectrum covers; diagonalize the full space or project the state first")
+        return np.outer(c, c.conj())
+    rho = state
     tr = complex(rho.trace() if sp.issparse(rho) else np.trace(rho))
-    if abs(tr - 1.0) > 1e-8:
-        raise ValueError(f"the density matrix must have unit trace, got {tr.real:.12g}; divide by its trace")
     X = spectrum.to_eigenbasis(rho, check_sector=False)
     if spectrum.n < d and abs(np.trace(X) - tr) > 1e-8:
         raise ValueError(f"the state has weight outside the sector {spectrum.sector} that the spectrum covers; "
@@ -127,8 +118,12 @@ def unitary_evolve(spectrum: Spectrum, state, times) -> np.ndarray:
     r""":math:`\rho(t) = e^{-iHt}\rho_0 e^{iHt}` at each time, shape ``(len(times), d, d)`` (computational basis)."""
     t = _check_times(times)
     X = _state_eig(spectrum, state)
-    _checks.check_memory("the evolved density matrices", (t.size, spectrum.dim, spectrum.dim), np.complex128,
-                         hint="Use unitary_expect(spectrum, ops, state, times), which stores only expectation values.")
+    d = spectrum.dim
+    # the output, the state in the eigenbasis, and from_eigenbasis's product and result at one time
+    _checks.check_memory_total(f"{t.size} evolved {d} x {d} density matrices",
+                               [((t.size, d, d), np.complex128)] + [((d, d), np.complex128)] * 3,
+                               hint="Use unitary_expect(spectrum, ops, state, times), which stores only "
+                                    "expectation values.")
     E = spectrum.energies - spectrum.energies[0]
     out = np.empty((t.size, spectrum.dim, spectrum.dim), dtype=complex)
     for k, tk in enumerate(t):
@@ -200,6 +195,11 @@ def distance_trajectory(gen, rho0, target, times) -> np.ndarray:
     """
     t = _check_times(times)
     out = np.empty(t.size)
+    if not hasattr(gen, "evolve") or not hasattr(gen, "spectrum"):
+        raise TypeError(f"gen must be a DaviesGenerator or a RedfieldGenerator, got {type(gen).__name__}")
+    rho0 = _checks.check_density_matrix("rho0", rho0, gen.spectrum.dim)
+    if rho0.ndim == 1:
+        rho0 = np.outer(rho0, rho0.conj())
     if hasattr(gen, "_evolve_eig"):
         spec = gen.spectrum
         T = spec.to_eigenbasis(_checks.as_operator("target", target, spec.dim, hermitian=True), check_sector=False)

@@ -96,6 +96,8 @@ class PowerLawFit:
 
 
 def _check_strengths(strengths) -> np.ndarray:
+    if isinstance(strengths, (str, bytes)):
+        raise TypeError(f"strengths must be a sequence of positive numbers, got the string {strengths!r}")
     try:
         lams = np.atleast_1d(np.asarray(strengths, dtype=float))
     except (TypeError, ValueError):
@@ -234,6 +236,13 @@ class ScanResult:
         Threshold of the trace-distance time.
     params : dict
         Everything needed to rerun the scan.
+    steady_state : str
+        What the chain relaxes to: ``"gibbs"`` (unique stationary state at one temperature), ``"restricted"``
+        (a conserved quantity survives), ``"ness"`` (baths at several temperatures: a non-equilibrium steady
+        state carrying heat), or ``"oscillating"`` (undamped coherences).
+    heat_currents : tuple of float or None
+        For a NESS: the heat current from each bath into the chain at :math:`\lambda = 1` (scale as
+        :math:`\lambda^2`), summing to zero.
     """
 
     strengths: np.ndarray
@@ -252,6 +261,8 @@ class ScanResult:
     method: str
     epsilon: float
     params: dict
+    steady_state: str = "gibbs"
+    heat_currents: tuple | None = None
 
     @property
     def exponent(self) -> float:
@@ -262,7 +273,8 @@ class ScanResult:
         """A text table: lambda, t_eq by each method, final distance to Gibbs, then the fitted exponents."""
         names = list(self.t_fit)
         head = f"{'lambda':>10} {'1/gap':>12} {'t(dist<' + format(self.epsilon, 'g') + ')':>14}"
-        head += "".join(f" {'fit:' + n:>14}" for n in names) + f" {'|rho_inf-Gibbs|':>16}"
+        last = "|rho_inf-Gibbs|" if self.steady_state != "ness" else "|rho_inf-Gibbs*|"
+        head += "".join(f" {'fit:' + n:>14}" for n in names) + f" {last:>16}"
         lines = [head]
         for i, lam in enumerate(self.strengths):
             row = f"{lam:>10.4g} {self.t_gap[i]:>12.5g} {self.t_distance[i]:>14.5g}"
@@ -271,7 +283,10 @@ class ScanResult:
             lines.append(row)
         lines.append("power laws t = c lambda^p:")
         for k, f in self.fits.items():
-            lines.append(f"  {k:<16} p = {f.exponent:.6f} +- {f.stderr:.1e}   c = {f.prefactor:.5g}")
+            # the Davies gap and distance times are computed at lambda = 1 and scaled: p = -2 is not a measurement
+            note = ("   (-2 by construction: Davies rates are lambda^2 x const)"
+                    if self.method == "davies" and k in ("gap", "distance") else "")
+            lines.append(f"  {k:<16} p = {f.exponent:.6f} +- {f.stderr:.1e}   c = {f.prefactor:.5g}{note}")
         lines.append(self.message)
         return "\n".join(lines)
 
@@ -285,7 +300,8 @@ class ScanResult:
             "final_distance_to_gibbs": self.final_distance_to_gibbs,
             "stationary_states": self.stationary_states, "thermalizes": self.thermalizes,
             "message": self.message, "times": self.times, "trajectories": dict(self.trajectories),
-            "final_values": dict(self.final_values),
+            "final_values": dict(self.final_values), "steady_state": self.steady_state,
+            "heat_currents": None if self.heat_currents is None else list(self.heat_currents),
         }
 
 
@@ -304,18 +320,11 @@ def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
         i = int(np.flatnonzero(product_state(chain.L, initial))[0])
         d = spec.dim  # a basis state: one sparse entry, never a dense d x d matrix
         return sp.csr_array(([1.0], ([i], [i])), shape=(d, d))
-    arr = initial.toarray() if hasattr(initial, "toarray") else np.asarray(initial)
-    if arr.ndim == 1:
-        if arr.size != spec.dim:
-            raise ValueError(f"initial state vector must have length {spec.dim}, got {arr.size}")
-        nrm = np.linalg.norm(arr)
-        if abs(nrm - 1) > 1e-8:
-            raise ValueError(f"initial state vector must be normalized, got norm {nrm:.12g}")
-        return np.outer(arr, arr.conj())
-    rho = _checks.as_operator("initial", arr, spec.dim, hermitian=True)
-    if abs(np.trace(rho) - 1) > 1e-8:
-        raise ValueError(f"initial density matrix must have unit trace, got {np.trace(rho).real:.12g}")
-    return rho
+    # finite, right shape, normalized or Hermitian with unit trace, positive (the shared validator)
+    st = _checks.check_density_matrix("initial", initial, spec.dim)
+    if st.ndim == 1:
+        return np.outer(st, st.conj())
+    return st
 
 
 def _default_observables(spec: Spectrum, chain, couplings) -> dict:
@@ -360,7 +369,7 @@ def _distance_at(gen, X0, T, t, rotating):
         D = X - T
     else:
         D = gen.evolve(X0, [t])[0] - T
-    return 0.5 * float(np.sum(np.abs(sla.eigvalsh(0.5 * (D + D.conj().T), check_finite=False))))
+    return _trace_norm(D)
 
 
 def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational") -> float:
@@ -455,7 +464,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     lams = _check_strengths(strengths)
     n_times = _check_n_times(n_times)
     t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
-    if not (0 < epsilon < 1):
+    if not (0 < _checks.check_positive("epsilon", epsilon) < 1):
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
     spec, chain = _spectrum_of(system, sector)
     rho0 = _initial_density(initial, spec, chain)
@@ -497,7 +506,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             X_inf = gen1.stationary_state(rho0, basis="eigen")
         tau_eps = (_distance_crossing(gen1, rho0, X_inf, epsilon, 1.0 / gap1, target_basis="eigen")
                    if gap1 > 0 else np.inf)
-        dg = _trace_norm(X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None else np.nan
+        dg = _trace_norm(X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None else np.nan  # NESS: no Gibbs
         finals_e = {name: float(np.real(np.sum(spec.to_eigenbasis(op).T * X_inf))) for name, op in zip(names, ops)}
         for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
             g = gen1.with_strength(lam)
@@ -537,7 +546,17 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                     resample=lambda t, g=g, j=j, final=final: np.real(g.expect([ops[j]], rho0, t)[0]) - final)
 
     kmax = int(max(kdims))
-    thermal = kmax == 1 and bool(np.all(np.isfinite(t_gap)))
+    thermal = kmax == 1 and bool(np.all(np.isfinite(t_gap))) and beta is not None
+    currents = None
+    steady = "gibbs"
+    if not np.all(np.isfinite(t_gap)):
+        steady = "oscillating"
+    elif kmax > 1:
+        steady = "restricted"
+    elif beta is None:
+        steady = "ness"
+    if beta is None and method == "davies" and kmax == 1:
+        currents = tuple(float(j) for j in gen1.heat_currents(X_inf, basis="eigen"))
     if kmax > 1:
         message = (f"the bath leaves {kmax} stationary states: a conserved quantity survives (see "
                    "dm.recognize). The times above are to the restricted equilibrium the chain reaches, at "
@@ -547,6 +566,13 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         message = ("the generator has undamped coherences (gap = 0): rho(t) keeps oscillating and has no "
                    "relaxation time; the final state is a long-time average.")
         _checks.warn(message)
+    elif beta is None:
+        betas_all = [b.beta for b in _as_list(bath)]
+        cur = ("" if currents is None else " Heat currents into the chain at lambda = 1 (scale as lambda^2): "
+               + ", ".join(f"{j:+.4g}" for j in currents) + f" (sum {sum(currents):.1e}).")
+        message = (f"unique stationary state, but the baths have different temperatures (betas {betas_all}): the "
+                   "chain relaxes to a non-equilibrium steady state (NESS) that carries heat, not to a Gibbs "
+                   "state; the times above are to the NESS." + cur)
     else:
         where = f" of the sector {spec.sector}" if spec.n < spec.dim else ""
         message = (f"unique stationary state: the chain thermalizes (final distance to the Gibbs state{where} "
@@ -566,7 +592,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     return ScanResult(strengths=lams, t_gap=t_gap, t_distance=t_dist, t_fit=t_fit, t_fit_err=t_err, fits=fits,
                       final_distance_to_gibbs=dist_g, stationary_states=kmax, thermalizes=thermal,
                       message=message, times=times, trajectories=traj, final_values=finals, method=method,
-                      epsilon=float(epsilon), params=params)
+                      epsilon=float(epsilon), params=params, steady_state=steady, heat_currents=currents)
 
 
 def secular_crossover(davies: ScanResult, other: ScanResult, rel: float = 0.1) -> float:
@@ -584,8 +610,17 @@ def _dense(op):
 
 
 def _trace_norm(D) -> float:
-    """Half the trace norm of a Hermitian matrix (the trace distance when D is a difference of states)."""
-    return 0.5 * float(np.sum(np.abs(sla.eigvalsh(0.5 * (D + D.conj().T), check_finite=False))))
+    """Half the trace norm of a Hermitian matrix (the trace distance when D is a difference of states);
+    a value outside [0, 1] (or NaN) means one of the states is not a density matrix: it raises."""
+    d = 0.5 * float(np.sum(np.abs(sla.eigvalsh(0.5 * (D + D.conj().T), check_finite=False))))
+    return _checked_distance(d)
+
+
+def _checked_distance(d: float) -> float:
+    if not (np.isfinite(d) and -1e-12 <= d <= 1.0 + 1e-9):
+        raise _checks.SelfCheckError(f"a trace distance came out as {d!r}, outside [0, 1]: a state is not a "
+                                     "density matrix (please report this with the parameters)")
+    return min(max(d, 0.0), 1.0)
 
 
 # -- two-step relaxation -------------------------------------------------------------------------------
@@ -612,7 +647,13 @@ class TwoStepResult:
         Last time :math:`|\langle O\rangle - O_{G}|` exceeds :math:`1/e` of :math:`|O_{DE} - O_G|` (the bath
         time, :math:`\propto\lambda^{-2}`).
     final_distance_to_gibbs : float
-        Trace distance of the Davies stationary state (from the initial state) to the Gibbs state.
+        Trace distance of the Davies stationary state (from the initial state) to the Gibbs state (``nan``
+        for baths at several temperatures).
+    steady_state : str
+        ``"gibbs"``, or ``"ness"`` for baths at several temperatures (then ``gibbs_value`` is the value in the
+        non-equilibrium steady state), or ``"restricted"``.
+    heat_currents : tuple of float or None
+        NESS only: heat current from each bath into the chain at :math:`\lambda = 1`.
     """
 
     times: np.ndarray
@@ -627,11 +668,14 @@ class TwoStepResult:
     t_bath: np.ndarray
     final_distance_to_gibbs: float
     params: dict
+    steady_state: str = "gibbs"
+    heat_currents: tuple | None = None
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("times", "isolated", "strengths", "davies", "initial_value",
                                                "de_value", "gibbs_value", "t_dephasing", "t_dephasing_isolated",
-                                               "t_bath", "final_distance_to_gibbs")}
+                                               "t_bath", "final_distance_to_gibbs", "steady_state",
+                                               "heat_currents")}
 
 
 def _first_below(times, dev, level) -> float:
@@ -699,11 +743,23 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     Oe = spec.to_eigenbasis(O)
     o0 = float(np.real(np.sum(Oe.T * X0)))
     ode = float(np.real(np.sum(Oe.T * diagonal_ensemble(spec, rho0, basis="eigen"))))
-    p = spec.gibbs_weights(gen1.beta)
-    og = float(np.real(np.diagonal(Oe)) @ p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X_inf = gen1.stationary_state(rho0, basis="eigen")
+    if gen1.beta is not None:
+        p = spec.gibbs_weights(gen1.beta)
+        og = float(np.real(np.diagonal(Oe)) @ p)
+        dist_g = _trace_norm(X_inf - np.diag(p))
+        steady, currents = "gibbs", None
+    else:
+        # baths at several temperatures: the bath step ends at the non-equilibrium steady state
+        og = float(np.real(np.sum(Oe.T * X_inf)))
+        dist_g = float("nan")
+        steady = "ness" if kdim == 1 else "restricted"
+        currents = tuple(float(j) for j in gen1.heat_currents(X_inf, basis="eigen"))
+        _checks.warn("the baths have different temperatures: the chain relaxes to a non-equilibrium steady state "
+                     f"(heat currents at lambda = 1: {', '.join(f'{j:+.4g}' for j in currents)}); gibbs_value is "
+                     "the NESS value of the observable")
     level = abs(o0 - ode) / np.e
     t_deph = np.array([_first_below(times, np.abs(d - ode), level) for d in dav])
     t_iso = _first_below(times, np.abs(iso - ode), level)
@@ -715,4 +771,4 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
                                          if chain else None))
     return TwoStepResult(times=times, isolated=iso, strengths=lams, davies=dav, initial_value=o0, de_value=ode,
                          gibbs_value=og, t_dephasing=t_deph, t_dephasing_isolated=t_iso, t_bath=t_bath,
-                         final_distance_to_gibbs=_trace_norm(X_inf - np.diag(p)), params=params)
+                         final_distance_to_gibbs=dist_g, params=params, steady_state=steady, heat_currents=currents)

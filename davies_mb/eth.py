@@ -55,6 +55,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from . import _checks
+from .spectrum import eigh_peak_arrays
 
 __all__ = [
     "MEAN_R",
@@ -343,7 +344,12 @@ def sector_eigensystems(chain, sz=0, *, vectors: bool = False, sectors=None, rea
             P = sector_basis(chain.L, sz=sz, **lab, space="sz")
         else:
             P = sector_basis(chain.L, **lab, space="full")
-        _checks.check_memory(f"the sector {label} Hamiltonian", (P.shape[1],) * 2, P.dtype)
+        D = P.shape[1]
+        dt = np.float64 if (use_rk or not np.iscomplexobj(P.data)) else np.complex128
+        arrays = eigh_peak_arrays(D, dt)
+        _checks.check_memory_total(f"diagonalizing the sector {label} of the L={chain.L} chain (dimension {D})",
+                                   arrays if vectors else arrays[:2] + arrays[3:],
+                                   hint="Use a smaller L (every fully resolved sector is diagonalized densely).")
         Hs = _sector_hamiltonian(chain, label)  # = P^dag H P, from the representatives
         if use_rk and np.iscomplexobj(P.data) and "k" in label:
             F = _rk_real_basis(P, states, chain.L)
@@ -612,12 +618,17 @@ def level_statistics(source, *, chain=None, discard: float = 0.1) -> LevelStatis
 
 
 def sector_level_statistics(chain, sz=0, *, discard: float = 0.1) -> LevelStatistics:
-    r"""Gap-ratio statistics pooled over all fully resolved sectors of a chain at total :math:`S^z` = ``sz``.
+    r"""Gap-ratio statistics pooled over the independent fully resolved sectors of a chain at total :math:`S^z` = ``sz``.
 
-    Every sector of :func:`fully_resolved_sectors` is built and diagonalized (eigenvalues only, real
-    arithmetic where the block is real, see :func:`sector_eigensystems`), the ratios of each are formed
-    after discarding ``discard`` of its levels at each edge, and all are pooled. For the periodic XXZ
-    chain at :math:`S^z = 0` this covers all :math:`\binom{L}{L/2}` levels (48620 at ``L = 18``).
+    Every sector of :func:`fully_resolved_sectors` with momentum :math:`k \le L/2` (or without momentum) is
+    built and diagonalized (eigenvalues only, real arithmetic where the block is real, see
+    :func:`sector_eigensystems`), the ratios of each are formed after discarding ``discard`` of its levels
+    at each edge, and all are pooled. Of each pair of momenta :math:`k` and :math:`L - k` only
+    :math:`k \le L/2` is pooled: their spectra coincide exactly (complex conjugation maps one sector onto
+    the other when H is real, and so does the reflection when H has it), and counting both would repeat
+    every ratio, leaving the mean unchanged but understating the standard error by up to :math:`\sqrt 2`.
+    For the periodic XXZ chain at :math:`S^z = 0` the pooled sectors hold about half of the
+    :math:`\binom{L}{L/2}` levels; ``n_levels`` counts those pooled.
 
     Parameters
     ----------
@@ -632,8 +643,13 @@ def sector_level_statistics(chain, sz=0, *, discard: float = 0.1) -> LevelStatis
     LevelStatistics
     """
     discard = _check_discard(discard)
+    chain = _check_chain(chain)
     groups, labels = [], []
-    for label, E, _, _, _ in sector_eigensystems(chain, sz, vectors=False):
+    # k and L - k are exactly degenerate (H real, or reflection-symmetric): keep one of each pair, k <= L/2
+    real = all(np.isreal(coef) and all(lab != "y" for lab, _ in ops) for coef, *ops in chain.terms)
+    paired = real or "parity" in chain.symmetries
+    independent = [lab for lab in fully_resolved_sectors(chain, sz) if not paired or 2 * lab.get("k", 0) <= chain.L]
+    for label, E, _, _, _ in sector_eigensystems(chain, sz, vectors=False, sectors=independent):
         groups.append(E)
         labels.append(label)
     return _pool(groups, labels, discard)
@@ -1057,11 +1073,10 @@ def quench(chain, state, ops, times, sz="auto") -> QuenchResult:
     from .spectrum import diagonalize
 
     chain = _check_chain(chain)
-    psi = np.asarray(state)
-    if psi.ndim != 1 or psi.size != chain.dim:
-        raise ValueError(f"state must be a state vector of length 2**L = {chain.dim}, got shape {psi.shape}")
-    if not abs(np.linalg.norm(psi) - 1) <= 1e-8:  # also catches NaN
-        raise ValueError(f"state must be normalized, got norm {np.linalg.norm(psi):.12g}")
+    psi = _checks.check_density_matrix("state", state, chain.dim)
+    if psi.ndim != 1:
+        raise ValueError(f"state must be a state vector of length 2**L = {chain.dim} (quench evolves pure states), "
+                         f"got shape {psi.shape}")
     ops = list(ops) if isinstance(ops, (list, tuple)) else [ops]
     ops = [_checks.as_operator(f"ops[{i}]", o, chain.dim) for i, o in enumerate(ops)]
     t = np.asarray(times, dtype=float)

@@ -121,36 +121,10 @@ def _check_charges(charges):
 
 
 def _check_state(state, d):
-    if sp.issparse(state):
-        state = state.toarray()
-    if not (isinstance(state, np.ndarray) or hasattr(state, "__array__") or isinstance(state, (list, tuple))):
-        raise TypeError(f"initial_state must be a state vector or a density matrix, got {type(state).__name__}")
-    s = np.asarray(state)
-    if not np.issubdtype(s.dtype, np.number):
-        raise TypeError(f"initial_state must be numeric, got dtype {s.dtype}")
-    if s.ndim == 2 and 1 in s.shape and s.size == d:
-        s = s.ravel()
-    if s.ndim == 1:
-        if s.shape[0] != d:
-            raise ValueError(f"initial_state has length {s.shape[0]} but the charges act on dimension {d}; "
-                             "pass a state of the same chain")
-        nrm = float(np.linalg.norm(s))
-        if not abs(nrm - 1) <= 1e-8:  # also catches NaN
-            raise ValueError(f"initial_state is not normalized (norm {nrm:.12g}); pass psi / np.linalg.norm(psi)")
-        return s, True
-    if s.ndim != 2 or s.shape != (d, d):
-        raise ValueError(f"initial_state must be a vector of length {d} or a ({d}, {d}) density matrix, "
-                         f"got shape {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("initial_state contains NaN or infinite entries")
-    _checks.check_hermitian("initial_state", s)
-    tr = float(np.real(np.trace(s)))
-    if abs(tr - 1) > 1e-8:
-        raise ValueError(f"initial_state has trace {tr:.12g}, not 1; pass rho / np.trace(rho)")
-    lo = float(np.linalg.eigvalsh(s).min())
-    if lo < -1e-8:
-        raise ValueError(f"initial_state is not positive semidefinite (smallest eigenvalue {lo:.3g})")
-    return s, False
+    s = _checks.check_density_matrix("initial_state", state, d)
+    if sp.issparse(s):
+        s = s.toarray()
+    return s, s.ndim == 1
 
 
 def _expect(op, s, is_vec):
@@ -168,10 +142,20 @@ def _commutator_norm(A, B) -> float:
 def _joint_eigenbasis(charges, tol):
     """Joint eigenvectors of commuting Hermitian charges, by refining eigenspaces charge by charge."""
     d = charges[0].shape[0]
-    _checks.check_memory("the joint eigenbasis of the charges", (d, d))
-    dense = [Q.toarray() if sp.issparse(Q) else np.asarray(Q) for Q in charges]
-    cplx = any(np.iscomplexobj(Q) and np.any(Q.imag) for Q in dense)
-    V = np.eye(d, dtype=complex if cplx else float)
+    cplx = any(np.iscomplexobj(Q.data if sp.issparse(Q) else Q) and np.any((Q.data if sp.issparse(Q) else Q).imag)
+               for Q in charges)
+    dt = np.complex128 if cplx else np.float64
+    # held at once: every charge densified, the basis V, and one refinement step's B, M, U and B @ U
+    _checks.check_memory_total(f"the joint eigenbasis of {len(charges)} charges of dimension {d}",
+                               [((d, d), dt)] * (len(charges) + 5),
+                               hint="Use the charges inside one symmetry sector, or free_fermion_gge for "
+                                    "free-fermion mode occupations.")
+    # a complex charge whose imaginary part vanishes is taken real: no ComplexWarning when V is real
+    dense = []
+    for Q in charges:
+        Q = Q.toarray() if sp.issparse(Q) else np.asarray(Q)
+        dense.append(Q if cplx or not np.iscomplexobj(Q) else np.ascontiguousarray(Q.real))
+    V = np.eye(d, dtype=dt)
     groups = [np.arange(d)]
     for Q in dense:
         scale = max(1.0, float(np.max(np.abs(Q))))
@@ -376,23 +360,45 @@ def free_fermion_gge(occupation_operators, occupations) -> GGEResult:
                      weights=np.array([]), basis=np.zeros((0, 0)))
 
 
+def _fermi(x):
+    """Fermi function :math:`1/(e^x + 1)`, overflow-free."""
+    return 0.5 * (1 - np.tanh(0.5 * x))
+
+
 def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dict:
     r"""Grand-canonical Gibbs occupations of free-fermion modes at a given energy (and particle number).
 
-    Solves :math:`E_0 + \sum_k\varepsilon_k n_F(\varepsilon_k) = E` for :math:`\beta` (TFIM, or XX with
-    ``number=None``, :math:`\mu = 0`), or :math:`E` and :math:`\sum_k n_k = N` for :math:`(\beta, \mu)`
-    (XX with ``number``; nested bisections, negative :math:`\beta` allowed),
-    :math:`n_F = 1/(e^{\beta(\varepsilon - \mu)} + 1)`. This is the Gibbs state
-    :math:`e^{-\beta(H - \mu N)}/Z` without parity projection (exact in the thermodynamic limit).
+    Solves :math:`E_0 + \sum_k\varepsilon_k n_k = E` for :math:`\beta` (TFIM, or XX with ``number=None``,
+    :math:`\mu = 0`), or :math:`E` and :math:`\sum_k n_k = N` for :math:`\beta` and the log-fugacity
+    :math:`a = \beta\mu` (XX with ``number``; negative :math:`\beta` allowed), with
+
+    .. math:: n_k = \frac{1}{e^{\beta\varepsilon_k - a} + 1}.
+
+    Parametrizing by :math:`(\beta, a)` instead of :math:`(\beta, \mu)` keeps every filling reachable at
+    infinite temperature: as :math:`\beta \to 0` at fixed :math:`N \ne L/2` the chemical potential diverges
+    but :math:`a \to \ln\frac{N}{L-N}` stays finite (:math:`n_k = N/L`, the energy
+    :math:`E_0 + (N/L)\sum_k\varepsilon_k`). For fixed :math:`\beta`, :math:`N(a)` increases strictly, so
+    :math:`a(\beta)` is found by bisection; then :math:`E(\beta)` at fixed :math:`N` decreases strictly (its
+    derivative is :math:`-(\mathrm{Var}\,E - \mathrm{Cov}(E,N)^2/\mathrm{Var}\,N) \le 0`), found by
+    bisection too. A target within rounding of the infinite-temperature energy gives :math:`\beta = 0`.
+    This is the Gibbs state :math:`e^{-\beta H + aN}/Z` without parity projection (exact in the
+    thermodynamic limit).
 
     Returns
     -------
     dict
-        ``beta``, ``mu``, ``occupations`` and ``residual`` (energy, and number, mismatch).
+        ``beta``, ``mu`` (:math:`a/\beta`; ``0`` at :math:`a = 0` and :math:`\pm\infty` at :math:`\beta = 0`
+        with :math:`a \ne 0`), ``beta_mu`` (:math:`a`), ``occupations`` and ``residual`` (energy, and number,
+        mismatch).
     """
-    from .integrable import thermal_occupations
+    from .integrable import _check_modes, thermal_occupations
 
+    _check_modes(modes)
+    if isinstance(energy, bool) or not isinstance(energy, numbers.Real):
+        raise TypeError(f"energy must be a real number, got {energy!r}")
     E = float(energy)
+    if not np.isfinite(E):
+        raise ValueError(f"energy must be finite, got {energy!r}")
     eps = modes.energies
     emin, emax = modes.constant + eps[eps < 0].sum(), modes.constant + eps[eps > 0].sum()
     if not emin < E < emax:
@@ -407,51 +413,56 @@ def free_fermion_gibbs(modes, energy: float, number: float | None = None) -> dic
             b_hi *= 2
         beta = opt.brentq(f, b_lo, b_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
         n = thermal_occupations(modes, beta, large_L=True)
-        return dict(beta=float(beta), mu=0.0, occupations=n, residual=float(abs(f(beta))))
+        return dict(beta=float(beta), mu=0.0, beta_mu=0.0, occupations=n, residual=float(abs(f(beta))))
     if modes.model != "xx":
         raise ValueError("number= applies to the XX chain (the Ising chain conserves no fermion number)")
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise TypeError(f"number must be a real number of fermions, got {number!r}")
     N = float(number)
     if not 0 < N < modes.L:
-        raise ValueError(f"number={N!r} must lie strictly between 0 and L={modes.L}")
+        raise ValueError(f"number={N!r} must lie strictly between 0 and L={modes.L} (at N = 0 or L the only "
+                         "state is a product state, not a thermal one)")
+    rtol = 4 * np.finfo(float).eps
 
-    def mu_of(b):
-        # at fixed beta the particle number decreases monotonically with -mu: bracket and bisect
+    def a_of(b):
+        # N(a) = sum_k fermi(b eps_k - a) increases strictly with a: bracket around the b = 0 value
+        # ln(N/(L-N)) shifted by the range of b*eps, where every term is bounded by the extreme ones
+        a0 = np.log(N / (modes.L - N))
         if b == 0:
-            return 0.0  # N = L/2 only; handled by the caller's bracket
-        def h(m):
-            return thermal_occupations(modes, b, m, large_L=True).sum() - N
-        # N(mu) increases with mu for beta > 0 and decreases for beta < 0: widen until the sign changes
-        lo, hi = float(eps.min()) - 1.0, float(eps.max()) + 1.0
-        while np.sign(h(lo)) == np.sign(h(hi)):
-            lo, hi = lo - 2 * (1 + abs(lo)), hi + 2 * (1 + abs(hi))
-            if hi > 1e12:
-                raise ValueError(f"number={N!r} is not reached at beta={b!r}")
-        return opt.brentq(h, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+            return a0  # every n_k = N / L: exact
+        lo = a0 + b * float(eps.min()) - 1.0 if b >= 0 else a0 + b * float(eps.max()) - 1.0
+        hi = a0 + b * float(eps.max()) + 1.0 if b >= 0 else a0 + b * float(eps.min()) + 1.0
+
+        def h(a):
+            return _fermi(b * eps - a).sum() - N
+        return opt.brentq(h, lo, hi, xtol=1e-15, rtol=rtol, maxiter=500)
+
+    def occ(b):
+        return _fermi(b * eps - a_of(b))
 
     def e_of(b):
-        n = thermal_occupations(modes, b, mu_of(b), large_L=True)
-        return modes.constant + eps @ n - E
+        return modes.constant + eps @ occ(b) - E
 
-    # E(beta) at fixed N decreases with beta; beta = 0 needs mu -> +-inf unless N = L/2, so bracket
-    # on both sides of a tiny |beta| and expand
-    b_lo, b_hi = -1e-3, 1e-3
-    while e_of(b_lo) < 0:
-        b_lo *= 2
-        if b_lo < -1e4:
-            raise ValueError(f"energy={E!r} with number={N!r} is above every thermal energy")
-    while e_of(b_hi) > 0:
-        b_hi *= 2
-        if b_hi > 1e4:
-            raise ValueError(f"energy={E!r} with number={N!r} is below every thermal energy")
-    if np.sign(e_of(b_lo)) == np.sign(e_of(b_hi)):
-        raise ValueError(f"no Gibbs state with energy {E!r} and number {N!r} (brackets {b_lo}, {b_hi})")
-    beta = opt.brentq(e_of, b_lo, b_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
-    mu = mu_of(beta)
-    n = thermal_occupations(modes, beta, mu, large_L=True)
+    # the infinite-temperature energy at this filling, to rounding: beta = 0 exactly (mu is then +-inf)
+    if abs(e_of(0.0)) <= 64 * np.finfo(float).eps * (abs(modes.constant) + float(np.abs(eps).sum()) + abs(E)):
+        beta = 0.0
+    else:
+        # E(beta) at fixed N decreases strictly: expand a bracket on the side where the root lies
+        step = 1e-3 * (1.0 if e_of(0.0) > 0 else -1.0)
+        b_far = step
+        while np.sign(e_of(b_far)) == np.sign(e_of(0.0)):
+            b_far *= 2
+            if abs(b_far) > 1e6:
+                side = "below" if step > 0 else "above"
+                raise ValueError(f"energy={E!r} with number={N!r} is {side} every thermal energy at that filling")
+        beta = opt.brentq(e_of, min(0.0, b_far), max(0.0, b_far), xtol=1e-15, rtol=rtol, maxiter=500)
+    a = a_of(beta)
+    n = _fermi(beta * eps - a)
     r = np.array([abs(modes.constant + eps @ n - E), abs(n.sum() - N)])
-    if r.max() > 1e-8 * max(1.0, abs(E)):
-        raise RuntimeError(f"free_fermion_gibbs: (beta, mu) did not converge (residual {r})")
-    return dict(beta=float(beta), mu=float(mu), occupations=n, residual=float(r.max()))
+    if r.max() > 1e-8 * max(1.0, abs(E), N):
+        raise RuntimeError(f"free_fermion_gibbs: (beta, beta*mu) did not converge (residual {r})")
+    mu = a / beta if beta != 0 else (0.0 if a == 0 else float(np.copysign(np.inf, a)))
+    return dict(beta=float(beta), mu=float(mu), beta_mu=float(a), occupations=n, residual=float(r.max()))
 
 
 def dephased_correlations(modes, correlations, tol: float = 1e-10) -> np.ndarray:

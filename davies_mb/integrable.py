@@ -328,6 +328,9 @@ def _sector_energies(modes: FreeFermionModes) -> np.ndarray:
 def _spectrum(factory, L, bc, parity, **kw):
     L = _check_L(L, lmax=_MAX_MANYBODY_L)
     _checks.check_choice("bc", bc, _BCS)
+    # the occupation patterns (2^L x L int8), the energies, the parity mask and the sorted copy
+    _checks.check_memory_total(f"the 2^{L} many-body energies", [((2**L, L), np.int8)] + [((2**L,), np.float64)] * 4,
+                               hint="Use a smaller L, or work with the single-particle modes.")
     if bc == "open":
         if parity is None:
             return np.sort(_sector_energies(factory(L, bc, **kw)))
@@ -471,17 +474,10 @@ def mode_occupation_operators(model: str, L, bc: str = "open", **params) -> tupl
 
 
 def _as_state(state, d):
-    if sp.issparse(state):
-        state = state.toarray()
-    s = np.asarray(state)
-    if s.ndim == 1:
-        if s.shape[0] != d:
-            raise ValueError(f"state has length {s.shape[0]} but the chain has dimension {d} (2**L); "
-                             "pass a state vector of the same chain")
-        return s, True
-    if s.ndim == 2 and s.shape == (d, d):
-        return s, False
-    raise ValueError(f"state must be a vector of length {d} or a ({d}, {d}) density matrix, got shape {s.shape}")
+    s = _checks.check_density_matrix("state", state, d)
+    if sp.issparse(s):
+        s = s.toarray()
+    return s, s.ndim == 1
 
 
 def _expect(op, s, is_vec):

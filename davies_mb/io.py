@@ -11,7 +11,59 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_json", "load_json", "provenance"]
+__all__ = ["save_json", "load_json", "provenance", "atomic_write", "check_writable_folder"]
+
+
+def _file_mode() -> int:
+    """Permissions of a new file as ``open()`` would give it: ``0o666`` less the process umask (0644 typically).
+
+    ``tempfile.mkstemp`` creates files readable by the owner only (0600); a result file must not keep that.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def check_writable_folder(folder, option: str = "--out") -> Path:
+    """Create ``folder`` if needed and check that files can be written there; raise before any work is done.
+
+    Raises
+    ------
+    OSError
+        When ``folder`` is an existing file, lies below a file, or is not writable; the message names
+        ``option`` and the folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{option} {str(folder)!r} is an existing file, not a folder; "
+                                 "give a folder for the results")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise type(e)(f"{option} {str(folder)!r}: cannot create the folder ({e.strerror or e})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{option} {str(folder)!r}: the folder is not writable")
+    return folder
+
+
+def atomic_write(path, write) -> Path:
+    """Write a file atomically: ``write(tmp_path)`` fills a temporary file in the same folder, which is then
+    given normal permissions (0666 less the umask) and renamed onto ``path`` (``os.replace``), so that an
+    interrupted run never leaves a half-written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp" + path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def provenance() -> dict:
@@ -50,22 +102,17 @@ def _default(o):
 def save_json(path, data: dict, params: dict | None = None) -> Path:
     """Write ``{"params": ..., "provenance": ..., "data": ...}`` to ``path`` atomically.
 
-    The file is written to a temporary name in the same folder and renamed, so an interrupted run
-    never leaves a half-written result.
+    The file is written to a temporary name in the same folder and renamed (:func:`atomic_write`), so an
+    interrupted run never leaves a half-written result; it gets normal permissions (0666 less the umask).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"params": params or {}, "provenance": provenance(), "data": data}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=1, default=_default)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    text = json.dumps(payload, indent=1, default=_default)  # fails before anything is written
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    return atomic_write(path, write)
 
 
 def load_json(path) -> dict:

@@ -113,6 +113,7 @@ class SpinChain:
         """
         if sector:
             sector = self.check_sector(sector)
+        self._check_build_memory(sector, sparse)
         if sector and set(sector) == {"sz"}:
             H = self.builder(sz=sector["sz"]).build_sparse_matrix(dtype=np.float64)
             H = sp.csr_array(H)
@@ -127,6 +128,24 @@ class SpinChain:
             return H
         _checks.check_memory("the dense Hamiltonian", H.shape, H.dtype)
         return H.toarray()
+
+    def _check_build_memory(self, sector, sparse: bool) -> None:
+        """Refuse, before quimb allocates anything, a Hamiltonian whose construction would not fit."""
+        from .sectors import sector_dimension
+        from .spectrum import hamiltonian_bytes
+
+        direct = bool(sector) and set(sector) == {"sz"}
+        D = sector_dimension(self.L, sector) if sector else self.dim
+        arrays = [hamiltonian_bytes(self, D if direct else self.dim)]
+        if sector and not direct:
+            arrays.append(self.dim * 24)  # the sector isometry
+        if not sparse:
+            arrays.append(((D, D), np.float64))
+        _checks.check_memory_total(
+            f"building the {'sparse' if sparse else 'dense'} Hamiltonian of the L={self.L} {self.name} chain"
+            + (f" in the sector {sector}" if sector else ""), arrays,
+            hint="Use one symmetry sector (sector=dict(sz=0, ...)) or a smaller L." if self.symmetries and not direct
+            else "Use a smaller L (or davies_mb.tn for long chains).")
 
     def check_sector(self, sector: dict) -> dict:
         """Validate a sector label against the chain's symmetries; returns a clean dict."""

@@ -26,11 +26,12 @@ def _pyplot():
 
 def _save(plt, fig, path) -> Path:
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    from .io import atomic_write
+
+    try:  # atomically, with normal permissions, like the JSON results
+        return atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=130))
+    finally:
+        plt.close(fig)
 
 
 def plot_scan(scans, path, title: str = "") -> Path:

@@ -164,8 +164,10 @@ class _Core:
         if self._R is None:
             n = self.n
             dtype = np.float64 if self.real else np.complex128
-            _checks.check_memory("the Redfield tensor", (n * n, n * n), dtype,
-                                 hint="Use a symmetry sector, a smaller system, or the DaviesGenerator.")
+            # the superoperator in the eigenbasis and its copy in the real Hermitian basis
+            _checks.check_memory_total(f"the Redfield tensor of {n} levels", [((n * n, n * n), dtype),
+                                                                             ((n * n, n * n), np.float64)],
+                                       hint="Use a symmetry sector, a smaller system, or the DaviesGenerator.")
             R = _redfield_superoperator(None, self.A, self.Lam, 1.0, dtype=dtype)
             self._R = _to_hermitian_basis(R, self.I, self.J)
         return self._R
@@ -379,6 +381,10 @@ class RedfieldGenerator:
             if "eig" in self._cache:
                 self._cache["eigvals"] = self._cache["eig"][0]
             else:
+                n2 = self._core.n ** 2
+                _checks.check_memory_total("the eigenvalues of the Redfield generator",
+                                           [((n2, n2), np.float64)] * 3,
+                                           hint="Use a smaller system or the DaviesGenerator.")
                 self._cache["eigvals"] = sla.eigvals(self._matrix(), overwrite_a=True, check_finite=False)
         return self._cache["eigvals"]
 
@@ -386,8 +392,12 @@ class RedfieldGenerator:
         """``(mu, V, lu)``: eigenvalues, right eigenvectors and the LU factors of V (cached)."""
         if "eig" not in self._cache:
             n2 = self._core.n ** 2
-            _checks.check_memory("the eigenvectors of the Redfield generator and their LU factors",
-                                 (2 * n2, n2), np.complex128, hint="Use a smaller system or the DaviesGenerator.")
+            # held at once: the cached dissipator, the matrix LAPACK overwrites, its eigenvectors (complex),
+            # their LU factors (complex) and the geev workspace (~ one more n^2 x n^2 real array)
+            _checks.check_memory_total(
+                "the eigenvectors of the Redfield generator and their LU factors",
+                [((n2, n2), np.float64)] * 3 + [((n2, n2), np.complex128)] * 2,
+                hint="Use a smaller system or the DaviesGenerator.")
             mu, V = sla.eig(self._matrix(), overwrite_a=True, check_finite=False)
             self._cache["eig"] = (mu, V, sla.lu_factor(V, check_finite=False))
             self._cache["eigvals"] = mu

@@ -37,12 +37,22 @@ def scan6(chain6):
 
 
 def test_scan_exponent_is_minus_two_for_every_method(scan6):
+    """The gap and distance exponents are -2 BY CONSTRUCTION (teq_scan computes both at lambda = 1 and scales
+    them by lambda^-2, exact for Davies): asserting them checks bookkeeping only, to rounding. The claim itself
+    rests on the independent checks: the brute-force gap (test_scan_times_against_the_brute_force_superoperator)
+    and direct evolution at each strength (test_distance_time_is_where_the_distance_reaches_epsilon,
+    test_trajectories_match_direct_expectation_values).
+    The energy's tail fit is a measurement on each lambda's own trajectory."""
     assert scan6.thermalizes and scan6.stationary_states == 1
-    for key in ("gap", "distance", "fit:energy"):
+    for key in ("gap", "distance"):  # by construction
         fit = scan6.fits[key]
         assert fit.n == 6
-        assert abs(fit.exponent + 2) < 0.01, (key, fit)
+        assert abs(fit.exponent + 2) < 1e-9, (key, fit)
+    fit = scan6.fits["fit:energy"]  # measured
+    assert fit.n == 6
+    assert abs(fit.exponent + 2) < 0.01, fit
     assert abs(scan6.exponent + 2) < 0.01
+    assert "-2 by construction" in scan6.table()
     # the tail is refitted on an even grid between the exact window ends, so lambda^2 t_fit does not depend
     # on how each lambda's log grid samples the tail (on the log grid alone it varied by 10% at L=12)
     scaled = scan6.t_fit["energy"] * scan6.strengths**2
@@ -203,7 +213,6 @@ def test_two_step_relaxation(chain6):
 
 def test_redfield_scan_departs_from_lambda_minus_two():
     """Redfield (non-secular) agrees with Davies at weak coupling and departs at strong coupling."""
-    pytest.importorskip("davies_mb.redfield")
     chain = dm.xxz(3, 0.5, hz=0.3)
     A = chain.parse_operator("x0+z1")
     lams = np.logspace(-2.5, 0.5, 7)
@@ -276,7 +285,7 @@ def test_more_bad_input(chain6):
     A = chain6.parse_operator("x0+z1")
     with pytest.raises(ValueError, match="n_times"):
         dm.teq_scan(chain6, A, BATH, [0.1], n_times=2.5)
-    with pytest.raises(ValueError, match="strengths"):
+    with pytest.raises(TypeError, match="strengths"):  # a string is the wrong kind ("0.1" parsed as 0.1 before)
         dm.teq_scan(chain6, A, BATH, "abc")
     with pytest.raises(ValueError, match="not Hermitian"):  # trajectories are reported as real numbers
         dm.teq_scan(chain6, A, BATH, [0.1], observables={"x": np.triu(np.ones((64, 64)))})

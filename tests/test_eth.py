@@ -239,7 +239,8 @@ def test_real_form_of_complex_momentum_blocks():
 # --------------------------------------------------------------------------------------------------
 def _check_levels(L):
     st = eth.sector_level_statistics(chaotic(L), 0)
-    assert st.n_levels == math.comb(L, L // 2) and st.n_sectors == len(QUSPIN_DIMS[L])
+    pooled = {key: dim for key, dim in QUSPIN_DIMS[L].items() if 2 * key[0] <= L}  # k <= L/2 only
+    assert st.n_levels == sum(pooled.values()) and st.n_sectors == len(pooled)
     assert 0.75 < st.fraction_used < 0.85  # 10 % of every sector discarded at each edge
     assert abs(st.mean - GOE) < 0.01, st.mean
     assert st.closest() == "goe"
@@ -280,6 +281,33 @@ def test_mixed_sectors_warn_and_bias_the_statistics():
         eth.level_statistics(dm.diagonalize(chain, sector=dict(sz=1, k=2)), chain=chain)
     with pytest.warns(UserWarning, match=r"\['parity'\]"):
         eth.level_statistics(dm.diagonalize(chain, sector=dict(sz=1, k=0)), chain=chain)
+
+
+def test_pooled_statistics_count_each_k_L_minus_k_pair_once():
+    """k and L-k sectors are exactly degenerate: pooled statistics use k <= L/2 only (issue 10, item 8)."""
+    L = 12
+    chain = chaotic(L)
+    labels = eth.fully_resolved_sectors(chain, 0)
+    spectra = {tuple(sorted(lab.items())): dm.diagonalize(chain, sector=lab).energies for lab in labels}
+    # the degeneracy that made the old pooling count every ratio twice
+    for lab in labels:
+        if 0 < lab["k"] < L / 2:
+            twin = dict(lab, k=L - lab["k"])
+            assert_allclose(spectra[tuple(sorted(lab.items()))], spectra[tuple(sorted(twin.items()))], atol=1e-10)
+    st = eth.sector_level_statistics(chain, 0)
+    kept = [lab for lab in labels if 2 * lab["k"] <= L]
+    assert list(st.sectors) == kept and st.n_sectors == len(kept) == 4 + 2 * (L // 2 - 1) + 4  # parity, flip at k = 0, L/2
+    # the pooled ratios are exactly those of the independent sectors, computed here from dm.diagonalize
+    ratios = np.concatenate([eth.gap_ratios(spectra[tuple(sorted(lab.items()))]) for lab in kept])
+    assert_allclose(np.sort(st.ratios), np.sort(ratios), atol=1e-10)
+    assert st.n_levels == sum(spectra[tuple(sorted(lab.items()))].size for lab in kept)
+    # pooling every sector (the old way) repeats the k != 0, L/2 ratios: about the same mean, but a
+    # standard error understated by close to sqrt(2) since most sectors come in pairs
+    both = np.concatenate([eth.gap_ratios(e) for e in spectra.values()])
+    old_sem = both.std(ddof=1) / np.sqrt(both.size)
+    assert abs(both.mean() - st.mean) < st.sem
+    assert 1.2 < st.sem / old_sem < np.sqrt(2) + 1e-9
+    assert_allclose(st.sem, ratios.std(ddof=1) / np.sqrt(ratios.size), rtol=1e-12)
 
 
 def test_level_statistics_inputs():
@@ -443,7 +471,7 @@ def test_review_bad_input():
     with pytest.raises(ValueError, match="does not conserve total S\\^z"):
         dm.eth.diagonal_eth(ch, ch.pauli("x", 0), 0)
     neel = dm.product_state(8, "neel")
-    with pytest.raises(ValueError, match="normalized"):
+    with pytest.raises(ValueError, match="state contains NaN"):
         dm.eth.quench(ch, neel * np.nan, [ch.pauli("z", 0)], [0.0, 1.0], sz=0)
     with pytest.raises(ValueError, match="weight"):
         dm.eth.quench(ch, neel, [ch.pauli("z", 0)], [0.0, 1.0], sz=1)

@@ -213,7 +213,7 @@ def test_bad_input_messages():
         dm.gge([chain.op("x", 0), chain.op("z", 0)], psi)
     with pytest.raises(ValueError, match="not normalized"):
         dm.gge([H], 2 * psi)
-    with pytest.raises(ValueError, match="length 8 but the charges act on dimension 16"):
+    with pytest.raises(ValueError, match="length 8 but the system has dimension 16"):
         dm.gge([H], psi[:8])
     with pytest.raises(ValueError, match="trace"):
         dm.gge([H], 0.5 * np.outer(psi, psi.conj()))
@@ -276,7 +276,7 @@ def test_review_bad_input():
 
     chain = dm.xxz(6, 0.5)
     psi = dm.product_state(6, "neel")
-    with pytest.raises(ValueError, match="not normalized"):
+    with pytest.raises(ValueError, match="initial_state contains NaN"):
         dm.gge([chain.hamiltonian()], psi * np.nan)
     with pytest.raises(ValueError, match="linearly dependent"):
         dm.gge([chain.hamiltonian(), 2 * chain.hamiltonian()], psi)

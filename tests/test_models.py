@@ -483,7 +483,8 @@ def test_sector_errors():
 def test_dense_hamiltonian_memory_guard(monkeypatch):
     from davies_mb import _checks
 
-    monkeypatch.setattr(_checks, "MEMORY_LIMIT_BYTES", 1024)
+    # sparse build of L = 6: 64 rows x (10 flip terms + 1) x 56 bytes = 39.4 KB; dense adds 64^2 x 8 = 32 KB
+    monkeypatch.setattr(_checks, "MEMORY_LIMIT_BYTES", 40 * 1024)
     chain = dm.xxz(6, 0.5)
     assert sp.issparse(chain.hamiltonian())  # sparse is fine
     with pytest.raises(MemoryError, match="GiB"):

@@ -29,7 +29,7 @@ import brute_force as bf
 import davies_mb as dm
 import reference_systems as rs
 
-qutip = pytest.importorskip("qutip")
+import qutip  # noqa: E402  a test dependency (pyproject [test]): a broken install must fail, not skip
 
 
 def dense(op):

@@ -110,7 +110,8 @@ def per_coupling(couplings, baths):
 
 
 def qutip_tensor(H, couplings, baths, lam):
-    qutip = pytest.importorskip("qutip")
+    import qutip  # a test dependency (pyproject [test]): a broken install must fail, not skip
+
     baths = per_coupling(couplings, baths)
 
     def spectrum_fn(bath):

@@ -8,7 +8,6 @@ symmetry operators / group projectors from explicit per-state site lists (small 
 from __future__ import annotations
 
 import itertools
-import time
 from fractions import Fraction
 from math import comb
 
@@ -376,22 +375,18 @@ def test_known_dimensions():
     assert sector_dimension(18, {"sz": 0, "k": 0, "parity": 1}) == 1387
 
 
-def test_large_fully_resolved_block_is_fast():
+def test_large_fully_resolved_block():
+    """L = 18 block (its build time is a benchmark's business, not a test's: no wall-clock limits here)."""
     L = 18
-    t0 = time.perf_counter()
     P = sector_basis(L, sz=0, k=0, parity=1, flip=1)
-    elapsed = time.perf_counter() - t0
     assert P.shape == (2**L, 765)
     assert P.nnz <= comb(L, L // 2)
     assert_allclose((dag(P) @ P).diagonal(), 1.0, atol=1e-13)
-    assert elapsed < 5.0
 
 
 @pytest.mark.slow
 def test_l20_fully_resolved_block():
-    t0 = time.perf_counter()
     P = sector_basis(20, sz=0, k=0, parity=1, flip=1)
-    assert time.perf_counter() - t0 < 10.0
     assert P.shape[1] == sector_dimension(20, {"sz": 0, "k": 0, "parity": 1, "flip": 1})
     PtP = dag(P) @ P
     assert_allclose(PtP.diagonal(), 1.0, atol=1e-13)
@@ -462,7 +457,7 @@ def test_value_types_accepted():
 
 
 def test_hypothesis_random_sectors():
-    hypothesis = pytest.importorskip("hypothesis")
+    import hypothesis  # a test dependency (pyproject [test])
     st = hypothesis.strategies
 
     @hypothesis.settings(max_examples=40, deadline=None, derandomize=True)
