@@ -123,7 +123,6 @@ def test_zero_limit_override():
     assert_allclose(bath.gamma(4.0), 2 * np.pi * 2.0 / -np.expm1(-4.0), rtol=1e-13)
 
 
-@pytest.mark.xfail(strict=False, reason="needs beta=inf in Bath")
 def test_zero_temperature():
     bath = dm.SpectralBath(lambda w: w * np.exp(-w / 2), np.inf, frequency_scale=2.0)
     w = np.array([0.5, 1.0, 3.0])

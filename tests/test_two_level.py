@@ -33,7 +33,6 @@ def test_excited_population_extremes():
     assert_allclose(tl.excited_population(1.0, 1e-12), 0.5, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=False, reason="needs beta=inf in Bath")
 def test_zero_temperature_generator():
     bath = dm.OhmicBath(beta=np.inf, eta=0.5, cutoff=4.0)
     gen = tl.two_level_generator(1.0, bath, "x", strength=0.1)

@@ -198,9 +198,10 @@ class LocalGenerator:
 
 
 def heat_currents(method: str, H, couplings, baths, rho, strength: float = 1.0) -> np.ndarray:
-    r"""Heat currents :math:`J_\alpha = \mathrm{tr}[H\mathcal{L}_\alpha(\rho)]` of the global Davies
-    (``"global"``) or Redfield (``"redfield"``) generator, :math:`\mathcal{L}_\alpha` built with bath
-    :math:`\alpha` alone (its Hamiltonian part drops out of the trace)."""
+    r"""Heat currents :math:`J_\alpha = \mathrm{tr}[H\mathcal{D}_\alpha(\rho)]` of the global Davies
+    (``"global"``: :meth:`davies_mb.DaviesGenerator.heat_currents`) or Redfield (``"redfield"``) generator;
+    for Redfield :math:`\mathcal{D}_\alpha` is the generator built with bath :math:`\alpha` alone (its
+    Hamiltonian part drops out of the trace)."""
     if method not in ("global", "redfield"):
         raise ValueError(f"method must be 'global' or 'redfield' (LocalGenerator has its own), got {method!r}")
     H = v.hermitian("H", H)
@@ -209,7 +210,9 @@ def heat_currents(method: str, H, couplings, baths, rho, strength: float = 1.0) 
     As = list(couplings)
     bl = list(baths) if isinstance(baths, (list, tuple)) else [baths] * len(As)
     spec = dm.diagonalize(H)
-    cls = dm.DaviesGenerator if method == "global" else dm.RedfieldGenerator
+    if method == "global":  # the generator's own currents (Heisenberg-picture heat operators)
+        return dm.DaviesGenerator(spec, As, bl, strength=strength).heat_currents(rho)
+    cls = dm.RedfieldGenerator
     out = []
     for A, b in zip(As, bl):
         L = cls(spec, [A], b, strength=strength).superoperator()
