@@ -142,3 +142,18 @@ def test_bad_input():
     with pytest.raises(ValueError, match="p0"):
         dk.block_populations(2, 1.0, dm.OhmicBath(beta=1.0), 0.1, [0.0, 1.0], p0=[1.0, 0.0])
     assert math.isfinite(dk.superradiance(3).peak_intensity)
+
+
+def test_superradiance_against_full_space_davies_at_zero_temperature():
+    N, lam = 4, 0.3
+    bath = dm.OhmicBath(beta=np.inf, eta=1.0, cutoff=5.0)
+    Jz, A = dk.full_space_operators(N)
+    gen = dm.DaviesGenerator(dm.diagonalize(Jz), [A], bath, strength=lam)
+    g0 = lam**2 * bath.gamma(1.0)  # single-atom emission rate: A(w0) = J_-, |<g|sigma^x|e>|^2 = 1
+    Jm = A.copy()
+    Jm[np.triu_indices(2**N)] = 0.0  # the lowering half of 2 J_x = J_+ + J_- (site 0 most significant)
+    rho0 = np.zeros((2**N, 2**N))
+    rho0[0, 0] = 1.0
+    t = np.linspace(0.0, 2.0, 9)
+    intensity = g0 * gen.expect([Jm.T @ Jm], rho0, t / g0)[0]
+    assert_allclose(dk.superradiance(N, np.inf, times=t).intensity, intensity, rtol=1e-9, atol=1e-12)
