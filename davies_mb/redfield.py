@@ -464,6 +464,10 @@ class RedfieldGenerator:
 
     # -- states ------------------------------------------------------------------------------------
     def _to_eig_state(self, rho0) -> np.ndarray:
+        # finite, Hermitian, unit trace, positive (or a normalized vector): the shared state validator
+        rho0 = _checks.check_density_matrix("rho0", rho0, self.spectrum.dim)
+        if rho0.ndim == 1:
+            rho0 = np.outer(rho0, rho0.conj())
         return state_in_eigenbasis(self.spectrum, rho0)
 
     def _y_from_eig(self, X: np.ndarray) -> np.ndarray:
@@ -554,8 +558,11 @@ class RedfieldGenerator:
         """
         times = _check_times(times)
         spec = self.spectrum
-        _checks.check_memory("the evolved density matrices", (times.size, spec.dim, spec.dim), np.complex128,
-                             hint="Use expect(ops, rho0, times), which stores only expectation values.")
+        d = spec.dim
+        # the output, and per time the state in the eigenbasis and from_eigenbasis's products
+        _checks.check_memory_total(f"{times.size} evolved {d} x {d} density matrices",
+                                   [((times.size, d, d), np.complex128)] + [((d, d), np.complex128)] * 4,
+                                   hint="Use expect(ops, rho0, times), which stores only expectation values.")
         X0 = self._to_eig_state(rho0)
         mu, V, coef = self._coefficients(X0)
         out = np.empty((times.size, spec.dim, spec.dim), dtype=complex)

@@ -181,7 +181,9 @@ class Spectrum:
         if check_sector and self.n < self.dim:
             self._check_invariant(op)
         dtype = np.result_type(self._dtype, op.dtype)
-        _checks.check_memory("an operator in the eigenbasis", (self.n, self.n), dtype)
+        # the result, and at its largest the product O U (d x n) and U^dag (O U) (n x n) of one block pair
+        _checks.check_memory_total(f"an operator in the eigenbasis ({self.n} x {self.n})",
+                                   [((self.n, self.n), dtype)] * 2 + [((self.dim, self.n), dtype)])
         out = np.zeros((self.n, self.n), dtype=dtype)
         if len(self.blocks) == 1 and self.blocks[0].rows is None and self.blocks[0].basis is None:
             U = self.blocks[0].vecs
@@ -210,7 +212,9 @@ class Spectrum:
         if np.iscomplexobj(X) and not np.any(X.imag):
             X = X.real
         dtype = np.result_type(self._dtype, X.dtype)
-        _checks.check_memory("a dense operator in the computational basis", (self.dim, self.dim), dtype)
+        # the result and, at its largest, the two products U X and (U X) U^dag of one block pair
+        _checks.check_memory_total(f"a dense {self.dim} x {self.dim} operator in the computational basis",
+                                   [((self.dim, self.dim), dtype)] * 3)
         if len(self.blocks) == 1 and self.blocks[0].rows is None and self.blocks[0].basis is None:
             U = self.blocks[0].vecs
             return U @ X @ U.conj().T

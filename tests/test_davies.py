@@ -575,16 +575,14 @@ def test_stationary_state_projects_on_sectors(L, coupling, rng):
     assert_allclose(gen.stationary_state(rho0), expected, atol=1e-10, rtol=0)
 
 
-# Large nu = 0 blocks (sum_eps g_eps^2 > davies._DENSE_W0 = 1500) take a different code path: Lanczos with
+# Large nu = 0 blocks (sum_eps g_eps^2 > _davies_core._DENSE_W0 = 1500) take a different code path: Lanczos with
 # deflation of the kernel instead of one dense eigh. It is exercised at small size by lowering the private
 # threshold (the same code runs, only on a smaller block), and once at its real size in a slow test.
 @pytest.fixture
 def force_lanczos(monkeypatch):
-    import davies_mb.davies as dmod
+    import davies_mb._davies_core as dmod
 
-    if not hasattr(dmod, "_DENSE_W0"):
-        pytest.skip("davies_mb.davies._DENSE_W0 (dense/Lanczos threshold of the nu = 0 block) is gone")
-    monkeypatch.setattr(dmod, "_DENSE_W0", 8)
+    monkeypatch.setattr(dmod, "_DENSE_W0", 8)  # fails loudly (AttributeError) if the threshold is renamed
 
 
 @pytest.mark.parametrize("bc", ["open", "periodic"])
@@ -595,7 +593,7 @@ def test_lanczos_path_matches_dense_path_and_brute_force(bc, coupling, force_lan
     H, Lb, k = _brute_force_case(L, coupling, bc)
     dense_rates = dense_gen.relaxation_rates(4)  # computed before the Lanczos generator exists
     assert dense_gen.kernel_dimension() == k
-    import davies_mb.davies as dmod
+    import davies_mb._davies_core as dmod
 
     assert dmod._DENSE_W0 == 8
     gen = dm.DaviesGenerator(dm.diagonalize(chain), [A], bath, strength=1.0)

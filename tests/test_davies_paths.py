@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse.linalg as spla
 
 import davies_mb as dm
+import davies_mb._davies_core as core
 import davies_mb.davies as dv
 
 
@@ -52,11 +53,11 @@ def test_large_paths_match_dense(monkeypatch, chain_and_spectrum, coupling, kern
     rates0, k0, rho0, _ = _results(spec, A)
     assert calls == {}  # the reference is the dense path: one eigh of the whole nu = 0 block
     assert k0 == kernel  # open XXZ L=8 at Delta=0.5: z0 conserves S^z plus root-of-unity degeneracies
-    monkeypatch.setattr(dv, "_DENSE_W0", 10)  # past this the block is split into graph components
+    monkeypatch.setattr(core, "_DENSE_W0", 10)  # past this the block is split into graph components
     if path in ("lanczos", "matrix-free"):
-        monkeypatch.setattr(dv, "_DENSE_COMPONENT", 5)  # components above this size go to Lanczos
+        monkeypatch.setattr(core, "_DENSE_COMPONENT", 5)  # components above this size go to Lanczos
     if path == "matrix-free":
-        monkeypatch.setattr(dv, "_MATRIX_FREE_BYTES", 1)  # the block is never stored
+        monkeypatch.setattr(core, "_MATRIX_FREE_BYTES", 1)  # the block is never stored
     rates1, k1, rho1, rep = _results(spec, A)
     assert calls.get("_lanczos_top", 0) >= 1
     if path == "components-dense":

@@ -20,7 +20,7 @@ from numpy.testing import assert_allclose
 
 import brute_force as bf
 import davies_mb as dm
-import davies_mb.davies as dv
+import davies_mb._davies_core as core
 import reference_systems as rs
 
 
@@ -250,7 +250,7 @@ def test_check_catches_the_old_symmetric_path_at_low_temperature(xxz4, monkeypat
     """Force the KMS-symmetric eigenvector path at beta = 30 (what the code did before issue 10): check()
     must report it, and no wrong state may be returned silently."""
     chain, H, A, spec = xxz4
-    monkeypatch.setattr(dv, "_MAX_AMPLIFICATION", np.inf)
+    monkeypatch.setattr(core, "_MAX_AMPLIFICATION", np.inf)
     gen = dm.DaviesGenerator(spec, A, dm.OhmicBath(30.0))
     assert gen._core.modal  # the forced, ill-conditioned path
     assert not gen.check().ok(1e-9)
