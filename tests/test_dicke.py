@@ -155,5 +155,5 @@ def test_superradiance_against_full_space_davies_at_zero_temperature():
     rho0 = np.zeros((2**N, 2**N))
     rho0[0, 0] = 1.0
     t = np.linspace(0.0, 2.0, 9)
-    intensity = g0 * gen.expect([Jm.T @ Jm], rho0, t / g0)[0]
+    intensity = gen.expect([Jm.T @ Jm], rho0, t / g0)[0]  # photons per unit time in units of g0
     assert_allclose(dk.superradiance(N, np.inf, times=t).intensity, intensity, rtol=1e-9, atol=1e-12)
