@@ -43,7 +43,6 @@ import math
 import numpy as np
 from scipy.special import gammainc
 
-import davies_mb as dm
 
 from . import _validate as v
 
