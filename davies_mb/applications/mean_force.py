@@ -43,7 +43,6 @@ import math
 import numpy as np
 from scipy.special import gammainc
 
-
 from . import _validate as v
 
 __all__ = ["DiscreteModes", "MeanForceState", "mean_force_state", "exact_reduced_state"]
