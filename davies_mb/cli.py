@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+from .io import json_safe as _json_safe  # strict JSON: inf -> "inf", NaN -> null
+
 __all__ = ["main", "build_parser"]
 
 _MODEL_PARAMS = {
@@ -169,7 +171,7 @@ def cmd_gap(a) -> int:
         "seconds": {"diagonalize": t1 - t0, "generator": t2 - t1},
     }
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     print(f"{chain.formula}")
     print(f"  L = {chain.L}, {chain.bc}, params: "
@@ -258,7 +260,7 @@ def _run_teq(chain, texts, ops, bath, lams, *, initial, observable, method, epsi
         "files": files, "seconds": time.perf_counter() - t0,
     }
     if as_json:
-        print(json.dumps(summary, default=float))
+        print(json.dumps(_json_safe(summary)))
         return summary
     print(scan.table())
     if steps is not None:
@@ -365,7 +367,7 @@ def cmd_conserved(a) -> int:
         "formula_residual": req.formula_residual, "seconds": time.perf_counter() - t0,
     }
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     print(f"{chain.formula}\n  couplings {texts}, beta = {a.beta}")
     print("  " + rep.summary().replace("\n", "\n  "))
@@ -398,7 +400,7 @@ def cmd_eth(a) -> int:
                             "t_dephasing": dm.eth.dephasing_time(times, q.values[0], q.diagonal[0])}
     out["seconds"] = time.perf_counter() - t0
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     lv = out["levels"]
     print(chain.formula)
@@ -470,7 +472,7 @@ def cmd_gge(a) -> int:
             out["diagonal_ensemble_ed"] = {"L": a.ed_L, "SzSz": float(np.sum(zz.T.multiply(rde)))}
     out["seconds"] = time.perf_counter() - t0
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     print(f"{a.model} quench, L = {L}: energy density {out['energy_density']:.6f}, Gibbs beta {out['beta']:.6f}")
     for key in out["gge"]:

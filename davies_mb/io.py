@@ -99,6 +99,21 @@ def _default(o):
     raise TypeError(f"cannot store {type(o).__name__} in JSON")
 
 
+def json_safe(o):
+    """Nested data as strict-JSON values: arrays and numpy scalars as Python values, ``inf`` and ``-inf`` as the
+    strings ``"inf"``/``"-inf"`` and NaN as ``null`` (Python's ``json`` would write ``Infinity``/``NaN``, which
+    strict parsers reject). Used for what the command line prints."""
+    if isinstance(o, dict):
+        return {str(k): json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [json_safe(v) for v in o]
+    if isinstance(o, np.ndarray) or isinstance(o, (np.generic, complex, set, frozenset)):
+        return json_safe(_default(o)) if not isinstance(o, np.floating) else json_safe(float(o))
+    if isinstance(o, float) and not np.isfinite(o):
+        return None if np.isnan(o) else ("inf" if o > 0 else "-inf")
+    return o
+
+
 def save_json(path, data: dict, params: dict | None = None) -> Path:
     """Write ``{"params": ..., "provenance": ..., "data": ...}`` to ``path`` atomically.
 

@@ -262,3 +262,20 @@ def test_check_catches_the_old_symmetric_path_at_low_temperature(xxz4, monkeypat
     except dm.SelfCheckError:
         return
     assert np.max(np.abs(rho - kernel_projection(S, rho0))) > 1e-9  # wrong, and check() said so
+
+
+def test_cli_zero_temperature_json_is_strict(capsys):
+    """`davies-mb gap --beta inf --json` works and prints strict JSON (no Infinity/NaN literals)."""
+    import json
+
+    from davies_mb.cli import main
+
+    assert main(["gap", "--model", "xxz", "--L", "4", "--delta", "0.5", "--coupling", "x0+z1", "--beta", "inf",
+                 "--json"]) == 0
+    text = capsys.readouterr().out
+
+    def refuse(c):
+        raise ValueError(f"non-standard JSON constant {c}")
+
+    out = json.loads(text, parse_constant=refuse)
+    assert out["beta"] == "inf" and out["kernel_dimension"] == 2 and out["check"]["ok"] is True

@@ -241,7 +241,16 @@ def test_gibbs_in_a_sector():
     assert_allclose(spec.gibbs(1.3), ref / np.trace(ref), atol=1e-12)
 
 
-@pytest.mark.parametrize("beta,exc", [(0, ValueError), (-1.0, ValueError), (np.inf, ValueError),
+def test_gibbs_zero_temperature_is_the_ground_level():
+    """beta = inf: the ground-level projector over its degeneracy, with states of one level weighted exactly
+    equally even when round-off splits their energies (level energies are used)."""
+    spec = dm.diagonalize(np.diag([0.3, 0.0, 1e-15, 1.0]))
+    assert_allclose(spec.gibbs_weights(np.inf), [0.5, 0.5, 0.0, 0.0], atol=0)
+    assert_allclose(spec.gibbs(np.inf), np.diag([0.0, 0.5, 0.5, 0.0]), atol=0)
+    assert_allclose(spec.gibbs_weights(1e4), [0.5, 0.5, 0.0, 0.0], atol=1e-300)
+
+
+@pytest.mark.parametrize("beta,exc", [(0, ValueError), (-1.0, ValueError), (1e-301, ValueError),
                                       (np.nan, ValueError), ("1", TypeError), (1j, TypeError)])
 def test_gibbs_bad_beta(beta, exc):
     spec = dm.diagonalize(np.diag([0.0, 1.0]))
