@@ -157,3 +157,17 @@ def test_superradiance_against_full_space_davies_at_zero_temperature():
     t = np.linspace(0.0, 2.0, 9)
     intensity = gen.expect([Jm.T @ Jm], rho0, t / g0)[0]  # photons per unit time in units of g0
     assert_allclose(dk.superradiance(N, np.inf, times=t).intensity, intensity, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("N", [6])  # N = 8 (a zero-frequency block of 12870) takes > 10 min here
+def test_full_space_davies_large_N(N):
+    w0, beta, lam = 1.0, 0.7, 0.2
+    bath = dm.OhmicBath(beta=beta, eta=1.0, cutoff=5.0)
+    Jz, A = dk.full_space_operators(N)
+    gen = dm.DaviesGenerator(dm.diagonalize(w0 * Jz), [A], bath, strength=lam)
+    rho0 = np.zeros((2**N, 2**N))
+    rho0[0, 0] = 1.0
+    t = np.array([0.0, 0.3, 1.0, 4.0])
+    M = N / 2 - np.arange(N + 1)
+    assert_allclose(gen.expect([Jz], rho0, t)[0], dk.block_populations(N, w0, bath, lam, t) @ M, atol=1e-9)
