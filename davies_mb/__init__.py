@@ -56,6 +56,8 @@ from .validity import CrossoverResult, SecularRegime, secular_regime, ule_crosso
 from .sectors import sector_basis, sector_dimension, sector_labels
 from .spectrum import Spectrum, diagonalize
 from . import sweeps  # parameter sweeps on dask.distributed (dask, xarray imported only when used)
+from .spectral_bath import SpectralBath
+from . import applications
 
 __version__ = "0.1.0"
 
@@ -123,4 +125,6 @@ __all__ = [
     "__version__",
     "FreeFermionDavies",
     "FreeFermionTrajectory",
+    "SpectralBath",
+    "applications",
 ]
