@@ -495,21 +495,6 @@ def _int_list(text: str, name: str) -> list:
         raise ValueError(f"{name} must be a comma list of integers like '8,16,32', got {text!r}") from None
 
 
-def _plain(o):
-    """Arrays and numpy scalars inside nested dicts as JSON-ready Python values."""
-    if isinstance(o, dict):
-        return {k: _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_plain(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _plain(o.tolist())
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None if np.isnan(o) else ("inf" if o > 0 else "-inf")
-    return o
-
-
 def cmd_teq_size(a) -> int:
     """t_eq lambda^2 versus L: free fermions (FreeFermionDavies) and exact XXZ (DaviesGenerator), edge bath."""
     from .size_scaling import exact_size_scan, free_fermion_size_scan
@@ -528,7 +513,7 @@ def cmd_teq_size(a) -> int:
             scans.append(exact_size_scan(sizes, bath, delta=a.delta, j2=j2, coupling=a.coupling,
                                          strength=a.strength))
     if a.json:
-        print(json.dumps(_plain({s.label: s.to_dict() for s in scans})))
+        print(json.dumps(_json_safe({s.label: s.to_dict() for s in scans})))
         return 0
     for s in scans:
         print(s.table() + "\n")
@@ -551,7 +536,7 @@ def cmd_otto(a) -> int:
         out["power_map"] = {"taus": taus.tolist(), "power": m.power.tolist(), "best": m.best.to_dict()}
     out["seconds"] = time.perf_counter() - t0
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     print(f"Otto cycle ({a.medium}): {c.mode}, W = {c.work:.6g}, Q_hot = {c.heat_hot:.6g}, "
           f"Q_cold = {c.heat_cold:.6g}, efficiency = {c.efficiency:.6g} (Otto {1 - a.w_cold / a.w_hot:.6g}), "
