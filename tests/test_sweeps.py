@@ -23,8 +23,8 @@ from numpy.testing import assert_allclose
 import davies_mb as dm
 from davies_mb import sweeps
 
-pytest.importorskip("distributed")
-pytest.importorskip("xarray")
+import distributed  # noqa: F401,E402 - in the test extra: a failing import must fail, not skip
+import xarray  # noqa: F401,E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
