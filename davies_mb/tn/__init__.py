@@ -12,6 +12,15 @@ Built on quimb (MPS, MPO, ``LocalHam1D`` gates, ``tensor_split``, ``DMRG2``) fro
 from ._engine import trotter_schedule
 from ._local import Grouping, group_chain
 from .quench import QuenchResult, initial_mps, quench
+from .thermal import (
+    GroundState,
+    ThermalResult,
+    ThermalValue,
+    ground_state,
+    initial_energy,
+    thermal_state,
+    thermal_value,
+)
 
 __all__ = [
     "Grouping",
@@ -20,4 +29,11 @@ __all__ = [
     "QuenchResult",
     "initial_mps",
     "quench",
+    "GroundState",
+    "ThermalResult",
+    "ThermalValue",
+    "ground_state",
+    "initial_energy",
+    "thermal_state",
+    "thermal_value",
 ]

@@ -57,7 +57,9 @@ def product_mps(site_vectors):
     """A normalized bond-dimension-1 quimb MPS from one (complex) vector per site."""
     import quimb.tensor as qtn
 
-    vs = [np.asarray(v, dtype=complex) / np.linalg.norm(v) for v in site_vectors]
+    vs = [np.asarray(v) / np.linalg.norm(v) for v in site_vectors]
+    if any(np.iscomplexobj(v) for v in vs):
+        vs = [v.astype(complex) for v in vs]
     psi = qtn.MPS_product_state(vs)
     return psi
 
