@@ -51,6 +51,7 @@ from .operators import pauli, site_operator, spin_operator
 from .redfield import RedfieldGenerator
 from .sectors import sector_basis, sector_dimension, sector_labels
 from .spectrum import Spectrum, diagonalize
+from . import tn
 
 __version__ = "0.1.0"
 
@@ -107,5 +108,6 @@ __all__ = [
     "tfim",
     "xx",
     "xxz",
+    "tn",
     "__version__",
 ]

@@ -186,7 +186,7 @@ def quench(
     observables,
     *,
     max_bond: int = 128,
-    cutoff: float = 1e-10,
+    cutoff: float = 1e-12,
     dt: float = 0.05,
     order: int = 4,
     tol: float = 1e-6,
