@@ -28,6 +28,8 @@ import sys
 OURS_QUENCH = r"""
 import time, resource, numpy as np, davies_mb as dm
 L, T, chi, dt = {L}, {T}, {chi}, {dt}
+# warm-up: quimb's numba-compiled SVD is compiled once per process (tens of seconds on a busy machine)
+dm.tn.quench(dm.xxz(4, 0.55, j2=0.5), "neel", [0.1], ["z1"], max_bond=4, error_run=None, progress=False)
 t0 = time.perf_counter()
 c = L // 2 - 1
 r = dm.tn.quench(dm.xxz(L, 0.55, j2=0.5), "neel", [T], [f"z{{c}}*z{{c+1}}"], max_bond=chi, cutoff=1e-10, dt=dt,
@@ -75,6 +77,7 @@ print("RESULT", t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flo
 OURS_THERMAL = r"""
 import time, resource, numpy as np, davies_mb as dm
 L, beta, chi, dtau = {L}, {beta}, {chi}, {dtau}
+dm.tn.thermal_state(dm.heisenberg(4), [0.1], max_bond=4, error_run=None, progress=False)  # warm-up (numba)
 t0 = time.perf_counter()
 r = dm.tn.thermal_state(dm.heisenberg(L), [beta], max_bond=chi, cutoff=1e-10, dtau=dtau, order=4, tol=1.0,
                         error_run=None, progress=False)
@@ -100,6 +103,39 @@ print("RESULT", t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, E, 
 """
 
 
+SWAP_VS_SUPERSITE = r"""
+import time, resource, numpy as np, scipy.linalg as sla, quimb.tensor as qtn, davies_mb as dm
+from davies_mb.tn import group_chain
+from davies_mb.tn._engine import Evolver
+L, chi, dt = {L}, {chi}, {dt}
+chain = dm.xxz(L, 0.55, j2=0.5)
+# swap gates: every NN and NNN term as its own 4x4 gate, NNN through quimb's gate_with_auto_swap
+sx = np.array([[0, 1], [1, 0]]); sy = np.array([[0, -1j], [1j, 0]]); sz = np.diag([1.0, -1.0])
+h = lambda J: J / 4 * (np.kron(sx, sx) + np.kron(sy, sy) + 0.55 * np.kron(sz, sz)).real
+U1, U2 = sla.expm(-1j * dt * h(1.0)), sla.expm(-1j * dt * h(0.5))
+dm.tn.quench(dm.xxz(4, 0.55, j2=0.5), "neel", [0.1], ["z1"], max_bond=4, error_run=None, progress=False)
+w = qtn.MPS_rand_state(6, 4, seed=1, dtype=complex)
+w.gate_with_auto_swap(U2, (0, 2), max_bond=4, cutoff=1e-10, inplace=True)  # warm-up (numba SVD compile)
+psi = qtn.MPS_rand_state(L, chi, seed=1, dtype=complex)
+psi.canonize(0)
+t0 = time.perf_counter()
+for i in range(L - 1):
+    psi.gate_split_(U1, (i, i + 1), max_bond=chi, cutoff=1e-10)
+for i in range(L - 2):
+    psi.gate_with_auto_swap(U2, (i, i + 2), max_bond=chi, cutoff=1e-10, inplace=True)
+t_swap = time.perf_counter() - t0
+# supersites: the same terms as one 16x16 gate per supersite bond
+grp = group_chain(chain)
+phi = qtn.MPS_rand_state(L // 2, chi, phys_dim=4, seed=1, dtype=complex)
+ev = Evolver(phi, grp, max_bond=chi, cutoff=1e-10)
+t0 = time.perf_counter()
+ev.layer(0, -1j * dt)
+ev.layer(1, -1j * dt)
+t_super = time.perf_counter() - t0
+print("RESULT", t_swap, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, t_super, chi)
+"""
+
+
 def run(code, timeout):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
@@ -118,9 +154,20 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=1, help="best of n")
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--json", default=None, help="also write the numbers here")
+    ap.add_argument("--swap-only", dest="swap_only", action="store_true",
+                    help="only the supersites-versus-swap-gates sweep")
     a = ap.parse_args(argv)
     fmt = dict(L=a.L, T=a.t_max, chi=a.chi, dt=a.dt, beta=a.beta, dtau=a.dt)
     out = {"params": vars(a)}
+    try:
+        r = run(SWAP_VS_SUPERSITE.format(**fmt), a.timeout)
+        out["swap_vs_supersite"] = dict(swap_seconds=r["seconds"], supersite_seconds=r["value"],
+                                        ratio_swap_over_supersite=r["seconds"] / r["value"])
+        print("one first-order sweep of all terms at chi =", a.chi, json.dumps(out["swap_vs_supersite"]), flush=True)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        print("swap vs supersite:", str(e)[-500:], file=sys.stderr)
+    if a.swap_only:
+        return
     for name, ours, peer in (("quench", OURS_QUENCH, TENPY_QUENCH), ("thermal", OURS_THERMAL, TENPY_THERMAL)):
         res = {}
         for who, code in (("davies_mb", ours), ("tenpy", peer)):

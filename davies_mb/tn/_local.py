@@ -5,8 +5,8 @@ turns it into
 
 * a grouping of the spins into *supersites*: one spin per MPS site for nearest-neighbour chains, two spins
   (local dimension 4) for chains with a next-nearest-neighbour coupling :math:`J_2`, so that every term
-  acts on one MPS site or on two neighbouring ones and plain TEBD sweeps apply (choice and measurement in
-  docs/tn.md: supersites versus swap gates);
+  acts on one MPS site or on two neighbouring ones and plain TEBD sweeps apply (the choice against swap
+  gates is measured in docs/performance.md, section "Tensor networks");
 * the bond Hamiltonians :math:`h_{g,g+1}` of the grouped chain as a ``quimb.tensor.LocalHam1D``, one-site
   terms split between the bonds that touch the site (half and half in the bulk, all of it at an edge), so
   :math:`H = \sum_g h_{g,g+1}`;
