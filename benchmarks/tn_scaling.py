@@ -6,8 +6,9 @@ dt and order, in the same run (each in a fresh subprocess: wall time and peak me
    TeNPy: the same CouplingMPOModel grouped into pairs (model.group_sites(2), NearestNeighborModel), TEBDEngine
    with order 4, trunc_params chi_max = chi, trunc_cut = sqrt(1e-10)... (TeNPy's trunc_cut is a discarded
    *norm*, sqrt of the weight), no charge conservation (conserve=None, as ours).
-2. Thermal: open Heisenberg chain, purification to beta_max with dtau, order 4, same chi; TeNPy's
-   PurificationTEBD.run_imaginary.
+2. Thermal: open Heisenberg chain, purification to beta_max with dtau, same chi, second order (TeNPy 1.1.1's
+   PurificationTEBD.run_imaginary is second order only, and run_imaginary(b) applies exp(-b H) to the
+   purification, so b = beta/2 reaches the inverse temperature beta).
 Also printed: the centre value <sigma^z_c sigma^z_c+1>(t_max) and the energy at beta_max from both codes.
 
 The issue's sizes (L = 64, t = 10, chi = 256; beta = 4) take long on a shared 2-core machine; the defaults are
@@ -79,7 +80,7 @@ import time, resource, numpy as np, davies_mb as dm
 L, beta, chi, dtau = {L}, {beta}, {chi}, {dtau}
 dm.tn.thermal_state(dm.heisenberg(4), [0.1], max_bond=4, error_run=None, progress=False)  # warm-up (numba)
 t0 = time.perf_counter()
-r = dm.tn.thermal_state(dm.heisenberg(L), [beta], max_bond=chi, cutoff=1e-10, dtau=dtau, order=4, tol=1.0,
+r = dm.tn.thermal_state(dm.heisenberg(L), [beta], max_bond=chi, cutoff=1e-10, dtau=dtau, order=2, tol=1.0,
                         error_run=None, progress=False)
 t1 = time.perf_counter()
 print("RESULT", t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, float(r.energy[0]), int(r.bond_dim[0]))
@@ -96,7 +97,7 @@ t0 = time.perf_counter()
 M = XXZChain(dict(L=L, Jxx=1.0, Jz=1.0, hz=0.0, bc_MPS="finite", conserve=None))
 psi = PurificationMPS.from_infiniteT(M.lat.mps_sites(), bc="finite")
 eng = PurificationTEBD(psi, M, dict(order=4, dt=dtau, trunc_params=dict(chi_max=chi, svd_min=1e-14, trunc_cut=1e-5)))
-eng.run_imaginary(beta)
+eng.run_imaginary(beta / 2)  # TeNPy applies exp(-b H) to the purification: b = beta/2 reaches beta
 E = float(np.sum(M.bond_energies(psi)))
 t1 = time.perf_counter()
 print("RESULT", t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, E, max(psi.chi))
@@ -116,22 +117,28 @@ U1, U2 = sla.expm(-1j * dt * h(1.0)), sla.expm(-1j * dt * h(0.5))
 dm.tn.quench(dm.xxz(4, 0.55, j2=0.5), "neel", [0.1], ["z1"], max_bond=4, error_run=None, progress=False)
 w = qtn.MPS_rand_state(6, 4, seed=1, dtype=complex)
 w.gate_with_auto_swap(U2, (0, 2), max_bond=4, cutoff=1e-10, inplace=True)  # warm-up (numba SVD compile)
-psi = qtn.MPS_rand_state(L, chi, seed=1, dtype=complex)
-psi.canonize(0)
-t0 = time.perf_counter()
-for i in range(L - 1):
-    psi.gate_split_(U1, (i, i + 1), max_bond=chi, cutoff=1e-10)
-for i in range(L - 2):
-    psi.gate_with_auto_swap(U2, (i, i + 2), max_bond=chi, cutoff=1e-10, inplace=True)
-t_swap = time.perf_counter() - t0
-# supersites: the same terms as one 16x16 gate per supersite bond
+def sweep_swap(psi):
+    for i in range(L - 1):
+        psi.gate_split_(U1, (i, i + 1), max_bond=chi, cutoff=1e-10)
+    for i in range(L - 2):
+        psi.gate_with_auto_swap(U2, (i, i + 2), max_bond=chi, cutoff=1e-10, inplace=True)
+
 grp = group_chain(chain)
-phi = qtn.MPS_rand_state(L // 2, chi, phys_dim=4, seed=1, dtype=complex)
-ev = Evolver(phi, grp, max_bond=chi, cutoff=1e-10)
-t0 = time.perf_counter()
-ev.layer(0, -1j * dt)
-ev.layer(1, -1j * dt)
-t_super = time.perf_counter() - t0
+ts, tu = [], []
+for rep in range(3):  # best of three: the first sweeps also pay numba compilations of new array layouts
+    psi = qtn.MPS_rand_state(L, chi, seed=1, dtype=complex)
+    psi.canonize(0)
+    t0 = time.perf_counter()
+    sweep_swap(psi)
+    ts.append(time.perf_counter() - t0)
+    # supersites: the same terms as one 16x16 gate per supersite bond
+    ev = Evolver(qtn.MPS_rand_state(L // 2, chi, phys_dim=4, seed=1, dtype=complex), grp, max_bond=chi,
+                 cutoff=1e-10)
+    t0 = time.perf_counter()
+    ev.layer(0, -1j * dt)
+    ev.layer(1, -1j * dt)
+    tu.append(time.perf_counter() - t0)
+t_swap, t_super = min(ts), min(tu)
 print("RESULT", t_swap, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, t_super, chi)
 """
 

@@ -60,7 +60,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="results/eth_vs_bath_tn")
+    ap.add_argument("--plot-only", dest="plot_only", action="store_true",
+                    help="redraw the figure from the (possibly partial) JSON of an earlier run")
     a = ap.parse_args(argv)
+    if a.plot_only:
+        from davies_mb.io import load_json
+
+        data = load_json(Path(a.out) / "eth_vs_bath_tn.json")["data"]
+        plot(data, Path(a.out) / "eth_vs_bath_tn.png")
+        return
     Ls = (8, 16) if a.quick else (16, 32, 64)
     t_max, n_t = (3.0, 31) if a.quick else (5.0, 51)
     chi = 32 if a.quick else 48
@@ -139,6 +147,8 @@ def plot(out, fname):
         ax[k].legend(fontsize=8)
     for j2, m in ((J2, "o-"), (0.0, "s-")):
         rs = [r for r in out["runs"] if r["j2"] == j2]
+        if not rs:
+            continue
         ax[2].plot([r["L"] for r in rs], [r["t_phi"] for r in rs], m, label=f"t_phi, J2 = {j2}")
         ax[2].plot([r["L"] for r in rs], [abs(r["late"] - r["thermal"]) for r in rs], m, mfc="none",
                    label=f"|late - thermal|, J2 = {j2}")
