@@ -204,9 +204,8 @@ def _gibbs(chain, betas, names):
 @pytest.mark.parametrize("chain", [
     dm.xxz(6, 0.55, j2=0.5, hz=0.3),
     dm.tfim(6, g=0.5, h=0.2),
-    pytest.param(dm.xxz(10, 0.55, j2=0.5), marks=pytest.mark.slow),
-    pytest.param(dm.heisenberg(10), marks=pytest.mark.slow),
-], ids=["xxz-j2-L6", "tfim-L6", "xxz-j2-L10", "heisenberg-L10"])
+    pytest.param(dm.xxz(8, 0.55), marks=pytest.mark.slow),
+], ids=["xxz-j2-L6", "tfim-L6", "xxz-L8"])
 def test_thermal_state_matches_ed(chain):
     betas = [0.0, 0.5, 1.0, 2.0, 4.0]
     names = ["z2", "x2*x3"]
