@@ -58,6 +58,7 @@ from .spectrum import Spectrum, diagonalize
 from . import sweeps  # parameter sweeps on dask.distributed (dask, xarray imported only when used)
 from .spectral_bath import SpectralBath
 from . import applications
+from . import tn
 
 __version__ = "0.1.0"
 
@@ -122,6 +123,7 @@ __all__ = [
     "secular_regime",
     "ule_crossover",
     "sweeps",
+    "tn",
     "__version__",
     "FreeFermionDavies",
     "FreeFermionTrajectory",

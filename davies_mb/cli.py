@@ -547,6 +547,113 @@ def cmd_otto(a) -> int:
     return 0
 
 
+# -- tensor networks (davies_mb.tn): long chains past exact diagonalization -------------------------------
+def _add_tn_chain_args(p: argparse.ArgumentParser, L: int = 32) -> None:
+    g = p.add_argument_group("chain (as in `davies-mb gap`)")
+    g.add_argument("--model", default="xxz", choices=["xxz", "xx", "heisenberg", "tfim"],
+                   help="chain family (default xxz)")
+    g.add_argument("--L", type=int, default=L, help=f"number of sites (default {L})")
+    g.add_argument("--bc", default="open", choices=["open", "periodic"],
+                   help="boundary condition (tensor networks need open)")
+    for name, typ in {**_MODEL_PARAMS["xxz"], **_MODEL_PARAMS["tfim"]}.items():
+        g.add_argument(f"--{name}", type=typ, default=None, help=f"chain parameter {name}")
+    t = p.add_argument_group("tensor network")
+    t.add_argument("--max-bond", dest="max_bond", type=int, default=64, help="largest bond dimension (default 64)")
+    t.add_argument("--tn-cutoff", dest="tn_cutoff", type=float, default=1e-12,
+                   help="relative discarded weight per SVD (default 1e-12)")
+    t.add_argument("--order", type=int, default=4, choices=[1, 2, 4], help="product-formula order (default 4)")
+    t.add_argument("--tol", type=float, default=1e-6, help="accepted total discarded weight (default 1e-6)")
+    t.add_argument("--error-run", dest="error_run", default="bond", choices=["bond", "dt", "none"],
+                   help="reference run for the error estimate (default bond: half the bond dimension)")
+    t.add_argument("--observable", action="append", default=None,
+                   help="Pauli string, e.g. 'z32' or 'x10*x11'; repeat for several")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _nan_to_none(d):
+    """Strict JSON: NaN (no error estimate) becomes null."""
+    return {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in d.items()}
+
+
+def _float_list(text, name):
+    try:
+        if ":" in text:
+            lo, hi, n = text.split(":")
+            return np.linspace(float(lo), float(hi), int(n)).tolist()
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--{name} must be a comma list like 0.5,1,1.5 or lo:hi:n, got {text!r}") from None
+
+
+def cmd_tn_quench(a) -> int:
+    import davies_mb as dm
+
+    t0 = time.perf_counter()
+    chain = _chain_from_args(a)
+    times = _float_list(a.times, "times")
+    obs = a.observable or [f"z{chain.L // 2}"]
+    r = dm.tn.quench(chain, a.initial, times, obs, max_bond=a.max_bond, cutoff=a.tn_cutoff, dt=a.dt,
+                     order=a.order, tol=a.tol, error_run=None if a.error_run == "none" else a.error_run)
+    out = {"times": r.times.tolist(), "values": {k: v.tolist() for k, v in r.values.items()},
+           "error": _nan_to_none(r.error), "max_bond": a.max_bond,
+           "bond_dim": r.bond_dim.tolist(), "discarded": r.discarded.tolist(), "entropy": r.entropy.tolist(),
+           "entropy_cut": r.entropy_cut, "within_tolerance": r.within_tolerance, "model": chain.name,
+           "params": {k: v for k, v in chain.params.items() if k != "hz_sites"}, "initial": a.initial,
+           "dt": a.dt, "order": a.order, "seconds": time.perf_counter() - t0}
+    if a.json:
+        print(json.dumps(out, default=float))
+        return 0
+    print(f"tn-quench {chain!r} from {a.initial!r}: max_bond {a.max_bond}, dt {a.dt}, order {a.order}")
+    print("  t      " + "".join(f"{k:>14}" for k in r.values) + "   bond   discarded   S_half")
+    for i, t in enumerate(r.times):
+        vals = "".join(f"{r.values[k][i]:14.8f}" for k in r.values)
+        print(f"  {t:<6.3g} {vals}   {r.bond_dim[i]:4d}   {r.discarded[i]:.2e}   {r.entropy[i]:.4f}")
+    return 0
+
+
+def cmd_tn_thermal(a) -> int:
+    import davies_mb as dm
+
+    t0 = time.perf_counter()
+    chain = _chain_from_args(a)
+    betas = _float_list(a.betas, "betas")
+    r = dm.tn.thermal_state(chain, betas, observables=a.observable or (), max_bond=a.max_bond,
+                            cutoff=a.tn_cutoff, dtau=a.dtau, order=a.order, tol=a.tol,
+                            error_run=None if a.error_run == "none" else a.error_run)
+    out = {"betas": r.betas.tolist(), "energy": r.energy.tolist(), "energy_per_site": r.energy_per_site.tolist(),
+           "truncation_error": r.truncation_error.tolist(), "log_z": r.log_z.tolist(),
+           **_nan_to_none({"energy_error": r.energy_error, "energy_per_site_error": r.energy_per_site_error}),
+           "values": {k: v.tolist() for k, v in r.values.items()},
+           "value_errors": _nan_to_none(r.value_errors), "max_bond": a.max_bond,
+           "bond_dim": r.bond_dim.tolist(), "within_tolerance": r.within_tolerance, "model": chain.name,
+           "params": {k: v for k, v in chain.params.items() if k != "hz_sites"}, "dtau": a.dtau,
+           "order": a.order, "seconds": time.perf_counter() - t0}
+    if a.json:
+        print(json.dumps(out, default=float))
+        return 0
+    print(f"tn-thermal {chain!r}: purification, max_bond {a.max_bond}, dtau {a.dtau}, order {a.order}")
+    print("  beta     energy          e/site (bulk)   trunc. error   bond")
+    for i, b in enumerate(r.betas):
+        print(f"  {b:<7.3g} {r.energy[i]:<15.9f} {r.energy_per_site[i]:<15.9f} {r.truncation_error[i]:.2e}     "
+              f"{r.bond_dim[i]}")
+    return 0
+
+
+def _add_tn_parsers(sub) -> None:
+    q = sub.add_parser("tn-quench", help="quench of a long chain by TEBD (tensor networks, e.g. L = 64)")
+    _add_tn_chain_args(q)
+    q.add_argument("--initial", default="neel",
+                   help="neel, domain, up, down, +x, -x or a bit string (0 = up) (default neel)")
+    q.add_argument("--times", default="0:5:11", help="output times: comma list or lo:hi:n (default 0:5:11)")
+    q.add_argument("--dt", type=float, default=0.05, help="largest time step (default 0.05)")
+    q.set_defaults(func=cmd_tn_quench)
+    t = sub.add_parser("tn-thermal", help="thermal state of a long chain by purification (tensor networks)")
+    _add_tn_chain_args(t)
+    t.add_argument("--betas", default="0.5,1,2", help="inverse temperatures: comma list or lo:hi:n")
+    t.add_argument("--dtau", type=float, default=0.05, help="largest imaginary-time step (default 0.05)")
+    t.set_defaults(func=cmd_tn_thermal)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="davies-mb", description="Many-body thermalization with the Davies generator")
     sub = p.add_subparsers(dest="command", required=True)
@@ -644,6 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--map", default=None, help="also a power map over stroke times 'lo:hi:n' (log-spaced)")
     o.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     o.set_defaults(func=cmd_otto)
+    _add_tn_parsers(sub)
     return p
 
 

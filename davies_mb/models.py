@@ -27,6 +27,8 @@ from .operators import pauli, site_operator, spin_operator
 __all__ = ["SpinChain", "xxz", "xx", "heisenberg", "j1j2", "tfim", "ising"]
 
 _BCS = ("open", "periodic")
+_MAX_ED_L = 40  # full-space matrices and operators (sparse, 2^L)
+_MAX_L = 1024  # any representation (MPO / local terms for davies_mb.tn)
 
 Term = tuple  # (coefficient, (label, site), (label, site), ...) in quimb's Pauli language
 
@@ -111,6 +113,7 @@ class SpinChain:
             directly by quimb inside the U(1) space; other sectors as :math:`P^\\dagger H P` with the
             isometry of :func:`davies_mb.sectors.sector_basis`.
         """
+        _check_ed(self.L, "the Hamiltonian matrix")
         if sector:
             sector = self.check_sector(sector)
         self._check_build_memory(sector, sparse)
@@ -177,10 +180,12 @@ class SpinChain:
     # -- site operators ----------------------------------------------------------------------------
     def op(self, label: str, site: int) -> sp.csr_array:
         """Spin operator :math:`S^a_i = \\sigma^a_i/2` (``x, y, z``) or :math:`S^\\pm_i` on ``site``, full space."""
+        _check_ed(self.L, "a full-space spin operator")
         return site_operator(spin_operator(label), site, self.L)
 
     def pauli(self, label: str, site: int) -> sp.csr_array:
         """Pauli operator :math:`\\sigma^a_i` (``x, y, z, +, -``) on ``site``, full space."""
+        _check_ed(self.L, "a full-space Pauli operator")
         return site_operator(pauli(label), site, self.L)
 
     def total(self, label: str) -> sp.csr_array:
@@ -193,6 +198,7 @@ class SpinChain:
         Each term is an optional real coefficient and a product of Pauli factors ``<label><site>``
         (labels ``x, y, z``; :math:`\\sigma`, not :math:`S`). Returns a sparse Hermitian operator.
         """
+        _check_ed(self.L, "a full-space operator")
         return parse_pauli_sum(text, self.L)
 
     # -- sectors -----------------------------------------------------------------------------------
@@ -227,12 +233,21 @@ def _check_L(L) -> int:
         raise TypeError(f"L must be an integer number of sites, got {L!r}")
     if L < 2:
         raise ValueError(f"L must be >= 2 sites, got {L}")
-    if L > 40:
+    if L > _MAX_L:
         raise ValueError(
-            f"L={L}: the full space 2^L is far beyond exact diagonalization; "
-            "use davies_mb.tn (tensor networks) for long chains"
+            f"L={L}: more than {_MAX_L} sites; even the tensor-network representations (MPO, local terms of "
+            "davies_mb.tn) of such a chain are not supported. Use a shorter chain"
         )
     return int(L)
+
+
+def _check_ed(L: int, what: str) -> None:
+    """Refuse a full-space (2^L) object of a chain that only tensor networks can handle."""
+    if L > _MAX_ED_L:
+        raise ValueError(
+            f"{what} of an L={L} chain lives in the full 2^{L} space, far beyond exact diagonalization "
+            f"(at most L={_MAX_ED_L}); use davies_mb.tn (tensor networks: MPO, TEBD, DMRG) for long chains"
+        )
 
 
 def _check_real(name, value) -> float:
