@@ -570,11 +570,6 @@ def _add_tn_chain_args(p: argparse.ArgumentParser, L: int = 32) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def _nan_to_none(d):
-    """Strict JSON: NaN (no error estimate) becomes null."""
-    return {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in d.items()}
-
-
 def _float_list(text, name):
     try:
         if ":" in text:
@@ -595,13 +590,13 @@ def cmd_tn_quench(a) -> int:
     r = dm.tn.quench(chain, a.initial, times, obs, max_bond=a.max_bond, cutoff=a.tn_cutoff, dt=a.dt,
                      order=a.order, tol=a.tol, error_run=None if a.error_run == "none" else a.error_run)
     out = {"times": r.times.tolist(), "values": {k: v.tolist() for k, v in r.values.items()},
-           "error": _nan_to_none(r.error), "max_bond": a.max_bond,
+           "error": r.error, "max_bond": a.max_bond,
            "bond_dim": r.bond_dim.tolist(), "discarded": r.discarded.tolist(), "entropy": r.entropy.tolist(),
            "entropy_cut": r.entropy_cut, "within_tolerance": r.within_tolerance, "model": chain.name,
            "params": {k: v for k, v in chain.params.items() if k != "hz_sites"}, "initial": a.initial,
            "dt": a.dt, "order": a.order, "seconds": time.perf_counter() - t0}
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     print(f"tn-quench {chain!r} from {a.initial!r}: max_bond {a.max_bond}, dt {a.dt}, order {a.order}")
     print("  t      " + "".join(f"{k:>14}" for k in r.values) + "   bond   discarded   S_half")
@@ -622,14 +617,14 @@ def cmd_tn_thermal(a) -> int:
                             error_run=None if a.error_run == "none" else a.error_run)
     out = {"betas": r.betas.tolist(), "energy": r.energy.tolist(), "energy_per_site": r.energy_per_site.tolist(),
            "truncation_error": r.truncation_error.tolist(), "log_z": r.log_z.tolist(),
-           **_nan_to_none({"energy_error": r.energy_error, "energy_per_site_error": r.energy_per_site_error}),
+           **{"energy_error": r.energy_error, "energy_per_site_error": r.energy_per_site_error},
            "values": {k: v.tolist() for k, v in r.values.items()},
-           "value_errors": _nan_to_none(r.value_errors), "max_bond": a.max_bond,
+           "value_errors": r.value_errors, "max_bond": a.max_bond,
            "bond_dim": r.bond_dim.tolist(), "within_tolerance": r.within_tolerance, "model": chain.name,
            "params": {k: v for k, v in chain.params.items() if k != "hz_sites"}, "dtau": a.dtau,
            "order": a.order, "seconds": time.perf_counter() - t0}
     if a.json:
-        print(json.dumps(out, default=float))
+        print(json.dumps(_json_safe(out)))
         return 0
     print(f"tn-thermal {chain!r}: purification, max_bond {a.max_bond}, dtau {a.dtau}, order {a.order}")
     print("  beta     energy          e/site (bulk)   trunc. error   bond")
