@@ -31,17 +31,10 @@ import re
 import numpy as np
 
 from ..models import SpinChain, _FACTOR, _TERM
+from ..operators import _PAULI  # the one spin convention (PHYSICS.md): Pauli matrices, '+', '-', 'i'
 
 __all__ = ["Grouping", "group_chain", "parse_observable", "product_spinors"]
 
-_PAULI = {
-    "x": np.array([[0, 1], [1, 0]], dtype=complex),
-    "y": np.array([[0, -1j], [1j, 0]], dtype=complex),
-    "z": np.array([[1, 0], [0, -1]], dtype=complex),
-    "+": np.array([[0, 1], [0, 0]], dtype=complex),
-    "-": np.array([[0, 0], [1, 0]], dtype=complex),
-    "i": np.eye(2, dtype=complex),
-}
 
 NAMED_STATES = ("neel", "domain", "up", "down", "+x", "-x")
 
