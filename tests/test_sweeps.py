@@ -57,6 +57,9 @@ def serial_store(tmp_path_factory):
     return store
 
 
+_NUMBA_ENV_BEFORE = os.environ.get("NUMBA_NUM_THREADS")
+
+
 @pytest.fixture(scope="module")
 def client():
     """One 2-worker LocalCluster for the module (start-up is slow)."""
@@ -261,6 +264,9 @@ def test_two_workers_equal_serial(client, serial_store, tmp_path):
     envs = client.run(lambda: {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                               "NUMBA_NUM_THREADS")})
     assert all(v == "1" for env in envs.values() for v in env.values()), envs
+    # ... and only there: the caller's environment is left alone (a NUMBA_NUM_THREADS=1 left behind made
+    # numba refuse its next config reload in this process, breaking later numba work)
+    assert os.environ.get("NUMBA_NUM_THREADS") == _NUMBA_ENV_BEFORE
     # resuming a complete store computes nothing
     rep2 = sweeps.run(BASE, tmp_path / "dask", client=client, progress=False)
     assert (rep2.done, rep2.failed, rep2.skipped) == (0, 0, 16)

@@ -182,9 +182,21 @@ def local_cluster(workers: int | None = None, *, memory_limit="auto", **kwargs):
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}) | WORKER_ENV
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                            dashboard_address=kwargs.pop("dashboard_address", ":0"), **kwargs)
+    # the nanny writes pre-spawn-environ into this (the parent) process's os.environ too; numba re-reads
+    # NUMBA_NUM_THREADS at every config reload and refuses a value that differs from its running thread
+    # pool, so leaving "1" behind breaks the caller's later numba work: restore the caller's environment
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                memory_limit=memory_limit, dashboard_address=kwargs.pop("dashboard_address", ":0"),
+                                **kwargs)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _failure_records(task: Task, exc: BaseException) -> list:
