@@ -129,25 +129,32 @@ class _Core:
         keys = self.I0 * self.n + self.J0  # sorted (lexsort above)
         self.tpos = np.searchsorted(keys, self.J0 * self.n + self.I0)  # position of (j, i) for element (i, j)
 
+    def _sandwich(self, A, W, levs, M):
+        r"""Intra-level blocks :math:`\sum_k W[\ell(k), b]\,\overline{A_{ks}}A_{kt}` for the levels ``levs`` (members
+        ``M``, shape ``(n_levels, g)``): ``(n_levels, g, g)``. With ``W = gamma`` this is K, with ``W = S`` the Lamb
+        shift, with ``W = -w gamma`` the heat operator; computed in chunks of rows (no n x n temporaries)."""
+        n, li = self.n, self.li
+        gv = M.shape[1]
+        out = np.zeros((levs.size, gv, gv), dtype=complex)
+        step = max(1, _CHUNK // max(1, levs.size * gv))
+        for c0 in range(0, n, step):
+            ks = slice(c0, min(n, c0 + step))
+            Ak = A[ks][:, M]  # (chunk, nl_g, g)
+            out += np.einsum("kb,kbs,kbt->bst", W[li[ks]][:, levs], Ak.conj(), Ak)
+        return out
+
     def _compute_K(self):
         """K = sum_w gamma(w) A(w)^dag A(w) (and H_LS) as sparse matrices with intra-level blocks only."""
-        n, li = self.n, self.li
+        n = self.n
         rows, cols, vals, lsv = [], [], [], []
         self.Kblk, self.LSblk = {}, {}
         self.lev_pos = np.zeros(self.eps.size, dtype=np.int64)
         for gv, (levs, M) in self.members.items():
             self.lev_pos[levs] = np.arange(levs.size)
-            Kb = np.zeros((levs.size, gv, gv), dtype=complex)
-            Lb = np.zeros((levs.size, gv, gv), dtype=complex) if self.lamb_shift else None
-            for a, A in enumerate(self.A):
-                for c0 in range(0, n, max(1, _CHUNK // max(1, levs.size * gv))):
-                    ks = slice(c0, min(n, c0 + max(1, _CHUNK // max(1, levs.size * gv))))
-                    G = self.gamma_l[a][li[ks]][:, levs]  # (chunk, nl_g): rate of b -> lev(k)
-                    Ak = A[ks][:, M]  # (chunk, nl_g, g)
-                    Kb += np.einsum("kb,kbs,kbt->bst", G, Ak.conj(), Ak)
-                    if Lb is not None:
-                        S = self.ls_l[a][li[ks]][:, levs]
-                        Lb += np.einsum("kb,kbs,kbt->bst", S, Ak.conj(), Ak)
+            # gamma_l[c, b] is the rate of b -> c: K_st = sum_k gamma(eps_b - eps_l(k)) conj(A_ks) A_kt
+            Kb = sum(self._sandwich(A, G, levs, M) for A, G in zip(self.A, self.gamma_l))
+            Lb = (sum(self._sandwich(A, S, levs, M) for A, S in zip(self.A, self.ls_l))
+                  if self.lamb_shift else None)
             self.Kblk[int(gv)] = Kb
             self.LSblk[int(gv)] = Lb
             rows.append(np.repeat(M, gv, axis=1).ravel())
@@ -167,20 +174,13 @@ class _Core:
         """Per coupling, :math:`-\\sum_\\omega \\omega\\gamma(\\omega) A(\\omega)^\\dagger A(\\omega)` (lambda = 1) as a
         nu = 0 vector (its elements at ``(I0, J0)``); built like K, with weights ``-w gamma(w)``."""
         if getattr(self, "_heat", None) is None:
-            n, li = self.n, self.li
             wl = self.eps[None, :] - self.eps[:, None]  # wl[c, b] = eps_b - eps_c = energy given to the bath
             off = np.concatenate([[0], np.cumsum(self.g**2)[:-1]])
             out = []
-            for a, A in enumerate(self.A):
+            for A, G in zip(self.A, self.gamma_l):
                 q = np.zeros(self.I0.size, dtype=complex)
-                Wq = -wl * self.gamma_l[a]
                 for gv, (levs, M) in self.members.items():
-                    Qb = np.zeros((levs.size, gv, gv), dtype=complex)
-                    step = max(1, _CHUNK // max(1, levs.size * gv))
-                    for c0 in range(0, n, step):
-                        ks = slice(c0, min(n, c0 + step))
-                        Ak = A[ks][:, M]
-                        Qb += np.einsum("kb,kbs,kbt->bst", Wq[li[ks]][:, levs], Ak.conj(), Ak)
+                    Qb = self._sandwich(A, -wl * G, levs, M)
                     q[off[levs][:, None] + np.arange(gv * gv)[None, :]] = Qb.reshape(-1, gv * gv)
                 out.append(q.real if self.real else q)
             self._heat = out
