@@ -475,3 +475,22 @@ def test_review_bad_input():
         dm.eth.quench(ch, neel * np.nan, [ch.pauli("z", 0)], [0.0, 1.0], sz=0)
     with pytest.raises(ValueError, match="weight"):
         dm.eth.quench(ch, neel, [ch.pauli("z", 0)], [0.0, 1.0], sz=1)
+
+
+def test_level_statistics_of_a_momentum_blocked_spectrum_counts_each_k_pair_once():
+    """A Spectrum blocked by (sz, k) pools k <= L/2 only: the k, L-k twins are exactly degenerate."""
+    L = 10
+    chain = chaotic(L)
+    spec = dm.diagonalize(chain, blocks=("sz", "k"))
+    labels = [dict(b.label) for b in spec.blocks]
+    assert any(2 * lab["k"] > L for lab in labels)  # the twins are there to be dropped
+    with pytest.warns(UserWarning, match="mixes sectors"):  # parity and flip are not resolved
+        st = eth.level_statistics(spec, chain=chain)
+    kept = [lab for lab in labels if 2 * lab["k"] <= L]
+    assert list(st.sectors) == kept
+    # independent reference: each sector diagonalized on its own, ratios pooled by hand
+    ref = np.concatenate([eth.gap_ratios(dm.diagonalize(chain, sector=lab).energies) for lab in kept])
+    ref = ref[~np.isnan(ref)]
+    assert st.ratios.size == ref.size
+    assert_allclose(np.sort(st.ratios), np.sort(ref), atol=1e-12)
+    assert_allclose(st.sem, ref.std(ddof=1) / np.sqrt(ref.size), rtol=1e-12)
