@@ -52,7 +52,8 @@ def _distances(H, X):
             for ls in (False, True):
                 rho = cls(spec, [X], BATH, strength=float(lam), lamb_shift=ls).stationary_state()
                 p, c = split(rho)
-                d = out.setdefault((name, ls), {"gibbs": [], "mf": [], "pop": [], "coh": []})
+                d = out.setdefault((name, ls), {"gibbs": [], "mf": [], "pop": [], "coh": [], "imag": []})
+                d["imag"].append(float(np.max(np.abs(np.imag(rho)))))
                 d["gibbs"].append(dm.trace_distance(rho, m.gibbs))
                 d["mf"].append(dm.trace_distance(rho, m.rho))
                 d["pop"].append(float(np.abs(p - pm).sum()))
@@ -74,9 +75,15 @@ def test_ule_stationary_state_orders(system):
         assert abs(_slope(ule["pop"]) - 2.0) < 0.2
         assert abs(_slope(ule["coh"]) - 2.0) < 0.2
         assert ule["mf"][0] > 1e-5  # a real O(lambda^2) difference, not round-off
+        # H and X are real, so exp(-beta H_tot) and rho_MF are real; the ULE's stationary state is not: its
+        # dissipator alone (no Lamb shift needed) makes an O(lambda^2) imaginary coherence (<sigma_y> != 0)
+        assert abs(_slope(ule["imag"]) - 2.0) < 0.2
     # Redfield for comparison: exactly Gibbs without the Lamb shift (PHYSICS.md section 5); with it, coherences
     # right to O(lambda^2) (error lambda^4), populations off at lambda^2
     assert max(out[("redfield", False)]["gibbs"]) < 1e-12
+    assert max(out[("redfield", False)]["imag"]) < 1e-12
+    imag = out[("redfield", True)]["imag"]  # with the Lamb shift: real to O(lambda^2) (qubit: exactly)
+    assert imag[0] < 1e-12 or imag[1] / imag[0] > 12  # lambda^4 (chain: 14.7 from 0.025 to 0.05)
     red = out[("redfield", True)]
     assert abs(_slope(red["coh"]) - 4.0) < 0.2
     assert abs(_slope(red["pop"]) - 2.0) < 0.2
