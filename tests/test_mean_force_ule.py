@@ -54,6 +54,7 @@ def _distances(H, X):
                 p, c = split(rho)
                 d = out.setdefault((name, ls), {"gibbs": [], "mf": [], "pop": [], "coh": [], "imag": []})
                 d["imag"].append(float(np.max(np.abs(np.imag(rho)))))
+                d.setdefault("real_vs_gibbs", []).append(float(np.max(np.abs(np.real(rho) - m.gibbs))))
                 d["gibbs"].append(dm.trace_distance(rho, m.gibbs))
                 d["mf"].append(dm.trace_distance(rho, m.rho))
                 d["pop"].append(float(np.abs(p - pm).sum()))
@@ -78,6 +79,8 @@ def test_ule_stationary_state_orders(system):
         # H and X are real, so exp(-beta H_tot) and rho_MF are real; the ULE's stationary state is not: its
         # dissipator alone (no Lamb shift needed) makes an O(lambda^2) imaginary coherence (<sigma_y> != 0)
         assert abs(_slope(ule["imag"]) - 2.0) < 0.2
+    # without its Lamb shift that imaginary part is the whole O(lambda^2) story: Re(rho_ULE) = Gibbs + O(lambda^4)
+    assert abs(_slope(out[("ule", False)]["real_vs_gibbs"]) - 4.0) < 0.2
     # Redfield for comparison: exactly Gibbs without the Lamb shift (PHYSICS.md section 5); with it, coherences
     # right to O(lambda^2) (error lambda^4), populations off at lambda^2
     assert max(out[("redfield", False)]["gibbs"]) < 1e-12
