@@ -5,11 +5,19 @@
 * :mod:`.dicke` -- Dicke cooperative thermalization in the |J, M> basis, superradiance;
 * :mod:`.glauber` -- Glauber's kinetic Ising model from Davies (degenerate-spectrum stress test);
 * :mod:`.mean_force` -- second-order mean-force state and H_MF, against explicit modes (ED);
+* :mod:`.mean_force_spin_boson` -- the spin-boson mean-force state in closed form (weak and ultrastrong limits);
 * :mod:`.otto` -- the finite-time quantum Otto engine, its limit cycle solved as a fixed point.
 """
 
-from . import dicke, glauber, local_global, mean_force, otto, two_level
+from . import dicke, glauber, local_global, mean_force, mean_force_spin_boson, otto, two_level
 from .mean_force import DiscreteModes, MeanForceState, mean_force_state
+from .mean_force_spin_boson import (
+    SpinBosonIntegrals,
+    SpinBosonMeanForce,
+    spin_boson_integrals,
+    spin_boson_mean_force,
+    ultrastrong_state,
+)
 from .dicke import SuperradianceResult, superradiance
 from .local_global import (
     LocalGenerator,
@@ -26,6 +34,12 @@ __all__ = [
     "DiscreteModes",
     "MeanForceState",
     "mean_force_state",
+    "mean_force_spin_boson",
+    "SpinBosonIntegrals",
+    "SpinBosonMeanForce",
+    "spin_boson_integrals",
+    "spin_boson_mean_force",
+    "ultrastrong_state",
     "glauber",
     "dicke",
     "SuperradianceResult",
