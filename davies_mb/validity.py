@@ -223,10 +223,18 @@ def secular_regime(system, couplings=None, bath=None, *, rel: float = 0.1, safet
 class CrossoverResult:
     r"""Davies against a non-secular generator over strengths (from :func:`ule_crossover`).
 
-    ``t_davies``, ``t_other``: :math:`1/\Delta`; ``deviation = |t_other/t_davies - 1|``; ``crossover``: the
-    strength where the deviation reaches ``rel`` (log-log interpolation between grid points; ``nan`` if it
-    never does, the smallest strength if it already does there); ``estimate``: the
-    :class:`SecularRegime` of the same system.
+    Two definitions of :math:`t_{eq}`, compared at each strength:
+
+    * from the gap: ``t_davies``, ``t_other`` (:math:`1/\Delta`), ``deviation = |t_other/t_davies - 1|``,
+      ``crossover``;
+    * from the energy tail (only when an initial state was given; else ``nan``): ``t_tail_davies``,
+      ``t_tail_other``, the decay time of the slow tail of :math:`\langle O\rangle(t) -
+      \langle O\rangle_\infty` (:math:`O = H` by default) fitted by :func:`davies_mb.fit_exponential_tail`
+      (the fit of :func:`davies_mb.teq_scan`), ``deviation_tail``, ``crossover_tail``.
+
+    ``crossover`` / ``crossover_tail``: the strength where the deviation reaches ``rel`` (log-log interpolation
+    between grid points; ``nan`` if it never does, the smallest strength if it already does there);
+    ``estimate``: the :class:`SecularRegime` of the same system.
     """
 
     strengths: np.ndarray
@@ -237,10 +245,21 @@ class CrossoverResult:
     crossover: float
     estimate: SecularRegime
     method: str
+    t_tail_davies: np.ndarray | None = None
+    t_tail_other: np.ndarray | None = None
+    deviation_tail: np.ndarray | None = None
+    crossover_tail: float = float("nan")
+
+    @property
+    def crossover_both(self) -> float:
+        """The smaller of the two crossovers (gap and energy tail): below it both definitions agree to ``rel``."""
+        vals = [v for v in (self.crossover, self.crossover_tail) if np.isfinite(v)]
+        return float(min(vals)) if vals else float("nan")
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("strengths", "t_davies", "t_other", "deviation", "rel", "crossover",
-                                            "method")}
+                                            "method", "t_tail_davies", "t_tail_other", "deviation_tail",
+                                            "crossover_tail")}
         d["estimate"] = dataclasses.asdict(self.estimate)
         return d
 
@@ -253,27 +272,84 @@ def crossing(strengths, deviation, rel) -> float:
     if above.size == 0:
         return float("nan")
     k = int(above[0])
-    if k == 0:
-        return float(lams[0])
+    if k == 0 or not np.isfinite(dev[k - 1]):
+        return float(lams[k])
     x0, x1 = np.log(lams[k - 1]), np.log(lams[k])
     y0, y1 = np.log(max(dev[k - 1], 1e-300)), np.log(dev[k])
     f = (np.log(rel) - y0) / (y1 - y0) if y1 != y0 else 1.0
     return float(np.exp(x0 + f * (x1 - x0)))
 
 
+def _tail_time(gen, rho0, O, t_end, num, t_final, window) -> float:
+    """Decay time of the slow tail of tr(O rho(t)) - tr(O rho(t_final)) on the uniform grid to ``t_end`` (the
+    fit of dm.teq_scan, ends located exactly). The final value is the trajectory's own at ``t_final`` (tens of
+    relaxation times, where the slowest mode is down by ``exp(-t_final / t_gap)``): the stationary state solved
+    apart carries a round-off of order eps times the condition number of the generator
+    (``W / (lambda^2 gap)``), about 1e-12 at small ``lambda``, the size of the deviation at the end of the fit
+    window (1e-9 of its maximum)."""
+    from .ergodicity import fit_exponential_tail
+
+    if hasattr(gen, "_tail_trajectory"):  # the ULE: one propagation over the grid, resampling from it
+        times, vals, res, final = gen._tail_trajectory(rho0, O, t_end, num, t_final)
+    else:
+        times = np.linspace(0.0, t_end, num)
+        vals = np.real(gen.expect([O], rho0, times)[0])
+        final = float(np.real(gen.expect([O], rho0, [t_final])[0][0]))
+
+        def res(t):
+            return np.real(gen.expect([O], rho0, np.atleast_1d(t))[0])
+
+    return fit_exponential_tail(times, vals - final, window=window, resample=lambda t: res(t) - final)[0]
+
+
 def ule_crossover(spectrum: Spectrum, couplings, bath, strengths, *, rel: float = 0.1, method: str = "ule",
-                  lamb_shift: bool = False) -> CrossoverResult:
-    r"""Measure :math:`\lambda^*`: where the Davies :math:`1/\Delta` departs from the ULE (or Redfield) one by ``rel``.
+                  lamb_shift: bool = False, initial=None, observable=None, n_times: int = 400,
+                  t_max_factor: float = 30.0, tail_window=(1e-3, 1e-6)) -> CrossoverResult:
+    r"""Measure :math:`\lambda^*`: where the Davies :math:`t_{eq}` departs from the ULE (or Redfield) one by ``rel``.
 
     One generator of each kind, reused over the strengths (``with_strength``). ``method="redfield"`` needs
-    :math:`d \le 128` (and is slow there); the ULE runs at any size the spectrum has (matrix free).
+    :math:`d \le 128` (and is slow there); the ULE gap runs at any size the spectrum has (matrix free).
+
+    With ``initial`` the energy-tail :math:`t_{eq}` is compared too: each generator evolves ``initial`` on the
+    uniform grid of ``n_times`` times from 0 to ``t_max_factor`` times the Davies :math:`1/\Delta` (the same
+    grid for both, so the fit windows are comparable), :math:`\langle O\rangle(t) - \langle O\rangle_\infty`
+    (:math:`\langle O\rangle_\infty` from each generator's stationary state) is fitted by
+    :func:`davies_mb.fit_exponential_tail`. Davies: its mode expansion; Redfield: its eigen-decomposition; the
+    ULE: one ``expm_multiply`` over the grid (dense eigen-decomposition for :math:`d \le 16`). The ULE
+    trajectory costs about :math:`3\,W t_{max}` generator applications (:math:`W` the bandwidth): with
+    :math:`t_{max}\propto\lambda^{-2}` this is what limits the tail comparison to small chains (about a minute
+    per strength at :math:`d = 64`, :math:`\lambda = 0.05`).
+
+    Parameters
+    ----------
+    spectrum, couplings, bath
+        As for :class:`~davies_mb.DaviesGenerator`.
+    strengths : sequence of float
+        The couplings :math:`\lambda > 0`.
+    rel : float
+        The tolerated relative difference (default 10 %).
+    method : {"ule", "redfield"}
+        The non-secular reference.
+    lamb_shift : bool
+        Include the Lamb shift in both generators.
+    initial : state vector or density matrix, optional
+        Initial state (computational basis) of the energy-tail comparison, e.g.
+        ``dm.product_state(L, "neel")`` as in :func:`davies_mb.teq_scan`; ``None`` (default): gaps only.
+    observable : operator, optional
+        Whose tail is fitted (computational basis); default the Hamiltonian (the energy).
+    n_times, t_max_factor
+        The time grid of the tail comparison.
     """
     from .davies import DaviesGenerator
-    from .ergodicity import _check_strengths
+    from .ergodicity import _check_n_times, _check_strengths, fit_exponential_tail
 
     _checks.check_choice("method", method, ("ule", "redfield"))
     lams = np.sort(_check_strengths(strengths))
     rel = _checks.check_positive("rel", rel)
+    n_times = _check_n_times(n_times)
+    t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
+    if n_times < 20:
+        raise ValueError(f"n_times must be at least 20 (the tail fit needs points in its window), got {n_times!r}")
     D = DaviesGenerator(spectrum, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
     if method == "ule":
         from .ule import ULEGenerator
@@ -287,5 +363,31 @@ def ule_crossover(spectrum: Spectrum, couplings, bath, strengths, *, rel: float 
     td = np.array([1.0 / (g1 * lam**2) if g1 > 0 else np.inf for lam in lams])
     to = np.array([1.0 / G.with_strength(lam).gap() for lam in lams])
     dev = np.abs(to / td - 1.0)
+    tail = {}
+    if initial is not None:
+        rho0 = _checks.check_density_matrix("initial", initial, spectrum.dim)
+        if rho0.ndim == 1:
+            rho0 = np.outer(rho0, rho0.conj())
+        if observable is None:
+            O = spectrum.from_eigenbasis(np.diag(spectrum.energies))
+        else:
+            O = _checks.as_operator("observable", observable, spectrum.dim)
+        O = np.asarray(O.toarray() if hasattr(O, "toarray") else O)
+        me = D.mode_expansion([O], rho0, commuting=observable is None)
+        final_d = float(np.real(np.sum(O.T * D.stationary_state(rho0))))
+        ttd, tto = np.full(lams.size, np.nan), np.full(lams.size, np.nan)
+        for i, lam in enumerate(lams):
+            if not np.isfinite(td[i]):
+                continue
+            # one grid for both, scaled with the Davies time (the Davies fit is then exactly c / lambda^2)
+            times = np.linspace(0.0, t_max_factor * td[i], n_times)
+            ttd[i] = fit_exponential_tail(
+                times, np.real(me.evaluate(times, lam)[0]) - final_d,
+                window=tail_window,
+                resample=lambda t, lam=lam: np.real(me.evaluate(np.atleast_1d(t), lam)[0]) - final_d)[0]
+            tto[i] = _tail_time(G.with_strength(lam), rho0, O, times[-1], n_times,
+                                t_max_factor * max(td[i], to[i]), tail_window)
+        tail = dict(t_tail_davies=ttd, t_tail_other=tto, deviation_tail=np.abs(tto / ttd - 1.0),
+                    crossover_tail=crossing(lams, np.abs(tto / ttd - 1.0), rel))
     return CrossoverResult(strengths=lams, t_davies=td, t_other=to, deviation=dev, rel=rel,
-                           crossover=crossing(lams, dev, rel), estimate=secular_regime(G), method=method)
+                           crossover=crossing(lams, dev, rel), estimate=secular_regime(G), method=method, **tail)
