@@ -122,6 +122,17 @@ class SecularRegime:
                 f"{100 * self.rel:g}%; check with dm.ULEGenerator or dm.ule_crossover")
 
 
+def _check_window(window) -> tuple:
+    """``(hi, lo)`` with 0 < lo < hi < 1: the tail fit window, as fractions of the maximum deviation."""
+    try:
+        hi, lo = (float(x) for x in window)
+    except (TypeError, ValueError):
+        raise TypeError(f"tail_window must be a pair (hi, lo) of fractions, e.g. (1e-3, 1e-6), got {window!r}") from None
+    if not (0.0 < lo < hi < 1.0):
+        raise ValueError(f"tail_window must satisfy 0 < lo < hi < 1 (fractions of the initial deviation), got {window!r}")
+    return hi, lo
+
+
 def _jump_ops(spectrum: Spectrum, A_eig: list, baths: list) -> list:
     E = spectrum.energies
     Wb = E[None, :] - E[:, None]
@@ -284,6 +295,8 @@ def secular_regime(system, couplings=None, bath=None, *, rel: float = 0.1, safet
     safety = _checks.check_positive("safety", safety)
     if isinstance(n_modes, bool) or not isinstance(n_modes, (int, np.integer)) or n_modes < 1:
         raise ValueError(f"n_modes must be a positive integer, got {n_modes!r}")
+    tail_window = _check_window(tail_window)
+    t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
     if safety < 1:
         raise ValueError(f"safety must be >= 1 (the estimate is second order and optimistic near lambda*), got {safety!r}")
     if isinstance(system, Spectrum):
@@ -509,6 +522,7 @@ def ule_crossover(spectrum: Spectrum, couplings, bath, strengths, *, rel: float 
     t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
     if n_times < 20:
         raise ValueError(f"n_times must be at least 20 (the tail fit needs points in its window), got {n_times!r}")
+    tail_window = _check_window(tail_window)
     D = DaviesGenerator(spectrum, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
     if method == "ule":
         from .ule import ULEGenerator

@@ -190,3 +190,18 @@ def test_zero_temperature_against_dense_construction(rng):
     assert_allclose(gen.stationary_state(), ss, atol=1e-9)
     P0 = np.outer(spec.vectors[:, 0], spec.vectors[:, 0].conj())
     assert_allclose(ss, P0, atol=1e-9)  # the dark ground state
+
+
+def test_bad_input_tail():
+    chain, spec, A = _chain(3)
+    psi = dm.product_state(3, "neel")
+    with pytest.raises(ValueError, match="tail_window"):
+        dm.ule_crossover(spec, A, BATH, [0.1], initial=psi, tail_window=(1e-6, 1e-3))
+    with pytest.raises(TypeError, match="tail_window"):
+        dm.secular_regime(spec, A, BATH, initial=psi, tail_window=1e-3)
+    with pytest.raises(ValueError, match="n_times"):
+        dm.ule_crossover(spec, A, BATH, [0.1], initial=psi, n_times=12)
+    with pytest.raises(ValueError, match="n_modes"):
+        dm.secular_regime(spec, A, BATH, initial=psi, n_modes=0)
+    with pytest.raises(ValueError, match="initial"):
+        dm.secular_regime(spec, A, BATH, initial=np.ones(8))  # not normalized
