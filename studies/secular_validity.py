@@ -29,7 +29,7 @@ import numpy as np
 import davies_mb as dm
 from davies_mb.io import save_json
 
-OUT = Path("results/secular_validity")
+OUT = Path("results/secular_validity")  # --out to change
 
 
 def system(L):
@@ -39,7 +39,9 @@ def system(L):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--min-L", type=int, default=4)
     ap.add_argument("--max-L", type=int, default=8)
+    ap.add_argument("--out", default=str(OUT), help="output folder (JSON and figures)")
     ap.add_argument("--redfield-max-L", type=int, default=5)
     ap.add_argument("--tail-max-L", type=int, default=6, help="measure the energy-tail t_eq up to this L")
     ap.add_argument("--tail-min-strength", type=float, default=0.025,
@@ -49,8 +51,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="L = 4..6 and 6 strengths (a smoke run)")
     a = ap.parse_args(argv)
     bath = dm.OhmicBath(beta=1.0, eta=1.0, cutoff=5.0)
-    Ls = list(range(4, (6 if a.quick else a.max_L) + 1))
+    out = Path(a.out)
+    Ls = list(range(a.min_L, (6 if a.quick else a.max_L) + 1))
     lams = np.geomspace(0.01, 0.5, 6 if a.quick else 9)
+    params = dict(model="xxz", delta=0.5, j2=0.3, hz=0.1, coupling="x0+z1", beta=1.0, eta=1.0, cutoff=5.0,
+                  strengths=lams, Ls=Ls, initial="neel", tail_window=(1e-3, 1e-6), tail_max_L=a.tail_max_L,
+                  tail_min_strength=a.tail_min_strength)
     rows = []
     for L in Ls:
         t0 = time.perf_counter()
@@ -86,6 +92,8 @@ def main(argv=None):
                    weighted_spacing=est.weighted_spacing, limiting_spacing=est.spacing,
                    min_bohr_spacing=min_spacing, gap1=est.gap1, seconds=time.perf_counter() - t0)
         rows.append(row)
+        out.mkdir(parents=True, exist_ok=True)  # after every size: a long run that is stopped keeps its rows
+        save_json(out / "secular_validity.json", {"rows": rows, "estimate_only": []}, params=params)
         print(f"L={L:2d} d={spec.n:4d}  lambda*_ULE gap={ule.crossover:.4f} tail={row['crossover_tail_ule']:.4f}  "
               f"lambda*_Redfield gap={row['crossover_redfield']:.4f} tail={row['crossover_tail_redfield']:.4f}  "
               f"estimate gap={est.gap_strength_max:.4f} tail={est.tail_strength_max:.4f}  min Bohr spacing="
@@ -104,13 +112,8 @@ def main(argv=None):
         print(f"L={L:2d} d={spec.n:4d}  estimate gap={est.gap_strength_max:.4f} tail={est.tail_strength_max:.4f}  "
               f"min Bohr spacing={est_rows[-1]['min_bohr_spacing']:.2e}  ({est_rows[-1]['seconds']:.0f} s)",
               flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    save_json(OUT / "secular_validity.json", {"rows": rows, "estimate_only": est_rows}, params=dict(model="xxz", delta=0.5, j2=0.3, hz=0.1,
-                                                                          coupling="x0+z1", beta=1.0, eta=1.0,
-                                                                          cutoff=5.0, strengths=lams, Ls=Ls,
-                                                                          initial="neel", tail_window=(1e-3, 1e-6),
-                                                                          tail_max_L=a.tail_max_L,
-                                                                          tail_min_strength=a.tail_min_strength))
+    out.mkdir(parents=True, exist_ok=True)
+    save_json(out / "secular_validity.json", {"rows": rows, "estimate_only": est_rows}, params=params)
     try:
         import matplotlib
 
@@ -132,7 +135,7 @@ def main(argv=None):
     ax.set_title("Davies (dotted), ULE (o), Redfield (x)")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(OUT / "teq_vs_lambda.png", dpi=110)
+    fig.savefig(out / "teq_vs_lambda.png", dpi=110)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     Lv = [r["L"] for r in rows]
     ax.plot(Lv, [r["crossover_ule"] for r in rows], "o-", color="C0", label=r"measured, gap (ULE vs Davies, 10%)")
@@ -151,7 +154,7 @@ def main(argv=None):
     ax.set_ylabel(r"$\lambda^*$")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(OUT / "crossover_vs_L.png", dpi=110)
+    fig.savefig(out / "crossover_vs_L.png", dpi=110)
     tr = [r for r in rows if r["deviation_tail_ule"] is not None]
     if tr:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -169,7 +172,7 @@ def main(argv=None):
         ax.set_ylabel(r"$|t_{eq}^{ULE}/t_{eq}^{Davies} - 1|$  (dotted: tail estimate)")
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
-        fig.savefig(OUT / "tail_deviation.png", dpi=110)
+        fig.savefig(out / "tail_deviation.png", dpi=110)
     return rows
 
 
