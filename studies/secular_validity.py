@@ -49,7 +49,12 @@ def main(argv=None):
     ap.add_argument("--estimate-max-L", type=int, default=10,
                     help="the cheap estimate alone (no ULE gaps) for max-L < L <= this")
     ap.add_argument("--quick", action="store_true", help="L = 4..6 and 6 strengths (a smoke run)")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="no computation: merge the rows of earlier runs of this study (same strengths; for each L "
+                         "the last file that measured the tail wins), write the JSON and figures to --out")
     a = ap.parse_args(argv)
+    if a.merge:
+        return merge(a.merge, Path(a.out))
     bath = dm.OhmicBath(beta=1.0, eta=1.0, cutoff=5.0)
     out = Path(a.out)
     Ls = list(range(a.min_L, (6 if a.quick else a.max_L) + 1))
@@ -114,13 +119,47 @@ def main(argv=None):
               flush=True)
     out.mkdir(parents=True, exist_ok=True)
     save_json(out / "secular_validity.json", {"rows": rows, "estimate_only": est_rows}, params=params)
+    plot(rows, est_rows, lams, out)
+    return rows
+
+
+def merge(paths, out):
+    """Rows of several runs (e.g. the tail at L = 6, 7 run apart, niced) in one JSON and one set of figures."""
+    import json
+
+    rows, est, params, lams = {}, {}, None, None
+    for p in paths:
+        doc = json.loads(Path(p).read_text())
+        params = params or doc["params"]
+        for r in doc["data"]["rows"]:
+            if r["L"] not in rows or r.get("deviation_tail_ule") is not None:
+                rows[r["L"]] = r
+            lams = np.asarray(r["strengths"], dtype=float)
+        for r in doc["data"]["estimate_only"]:
+            est[r["L"]] = r
+    rows = [rows[L] for L in sorted(rows)]
+    est_rows = [est[L] for L in sorted(est) if L > rows[-1]["L"]]
+    params = dict(params, Ls=[r["L"] for r in rows], merged_from=[str(p) for p in paths])
+    out.mkdir(parents=True, exist_ok=True)
+    save_json(out / "secular_validity.json", {"rows": rows, "estimate_only": est_rows}, params=params)
+    plot(rows, est_rows, lams, out)
+    return rows
+
+
+def plot(rows, est_rows, lams, out):
+    def arr(x):
+        return None if x is None else np.asarray(x, dtype=float)
+
+    rows = [dict(r, **{k: arr(r[k]) for k in ("t_ule", "t_davies", "t_redfield", "deviation_ule",
+                                                "deviation_tail_ule", "estimate_deviation_tail", "tail_strengths")})
+            for r in rows]
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return rows
+        return
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     cols = plt.cm.viridis(np.linspace(0, 0.9, len(rows)))
     for r, c in zip(rows, cols):
@@ -173,7 +212,6 @@ def main(argv=None):
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         fig.savefig(out / "tail_deviation.png", dpi=110)
-    return rows
 
 
 if __name__ == "__main__":
