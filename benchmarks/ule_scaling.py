@@ -38,6 +38,22 @@ def best(f, repeat):
     return min(ts), min(cs), out
 
 
+def counted(gen, lam, counts, what, f):
+    """``f(g)`` on a fresh copy ``g`` of ``gen`` at ``lam``, recording its number of generator applications."""
+    g = gen.with_strength(lam)
+    orig = g._apply_herm
+    n = [0]
+
+    def apply(X, adjoint=False):
+        n[0] += 1
+        return orig(X, adjoint)
+
+    g._apply_herm = apply
+    out = f(g)
+    counts[what] = n[0]
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--L", type=int, nargs="+", default=[8, 10])
@@ -59,24 +75,11 @@ def main(argv=None):
         w_mm, c_mm, _ = best(lambda: X @ X, 3)
         w_build, c_build, gen = best(lambda: dm.ULEGenerator(spec, A, bath, strength=a.lam), a.repeat)
         counts = {}
-
-        def counted(what, f):
-            g = gen.with_strength(a.lam)
-            orig = g._apply_herm
-            n = [0]
-
-            def apply(X, adjoint=False):
-                n[0] += 1
-                return orig(X, adjoint)
-
-            g._apply_herm = apply
-            out = f(g)
-            counts[what] = n[0]
-            return out
-
-        w_gap, c_gap, gap = best(lambda: counted("gap", lambda g: g.gap()), a.repeat)
-        w_ss, c_ss, rho = best(lambda: counted("state", lambda g: g.stationary_state(basis="eigen")), a.repeat)
+        w_gap, c_gap, gap = best(lambda: counted(gen, a.lam, counts, "gap", lambda g: g.gap()), a.repeat)
+        w_ss, c_ss, rho = best(lambda: counted(gen, a.lam, counts, "state",
+                                               lambda g: g.stationary_state(basis="eigen")), a.repeat)
         last_counts = dict(counts)
+        last_gen = gen
         if a.no_davies:
             w_dav = c_dav = dgap = float("nan")
         else:
@@ -102,10 +105,20 @@ def main(argv=None):
         op = gen._op_real()
         y = np.random.default_rng(1).normal(size=d * d)
         w_mv, c_mv, _ = best(lambda: op.matvec(y), 2)  # with the coordinate conversions
-        n_app = last_counts["gap"] + last_counts["state"]
+        # the Davidson basis is capped by memory at this size (ule.py: 2^29 / (16 d^2) vectors, at least 12):
+        # count the gap's applications at the last full size with that cap
+        cap = int(min(60, max(12, (2**29) // (16 * d * d))))
+        counts_cap = {}
+
+        def gap_with_cap(g):
+            return g._rightmost(1, deflate=True, max_basis=cap, warn=False, max_iter=100)
+
+        counted(last_gen, a.lam, last_counts, "gap_cap", gap_with_cap)
+        n_app = last_counts["gap_cap"] + last_counts["state"]
         print(f"L={L:2d} d={d:5d}  CPU seconds (wall in brackets): diagonalize {c_diag:.1f} ({w_diag:.1f}) | ULE build "
               f"{c_build:.1f} ({w_build:.1f}) | one application {c_app:.2f} ({w_app:.2f}), with coordinates "
-              f"{c_mv:.2f} ({w_mv:.2f}) | extrapolated gap + state ({n_app} applications, counts of L={a.L[-1]}): "
+              f"{c_mv:.2f} ({w_mv:.2f}) | extrapolated gap + state ({n_app} applications, counts of L={a.L[-1]} "
+              f"with a {cap}-vector basis): "
               f"{c_build + n_app * c_mv:.0f} ({w_build + n_app * w_mv:.0f})", flush=True)
 
 
