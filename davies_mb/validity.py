@@ -190,7 +190,8 @@ class _TailModel:
         p0 = np.real(np.diagonal(X0))
         self.mu = ev[1:]
         self.amp = (Lf[:, 1:].T @ p0) * (h @ R[:, 1:])  # c_k h_k (the stationary mode carries no deviation)
-        Kk = min(int(n_modes), n - 1)
+        # two complex n x n arrays per mode are kept (slip and shift weights): at most ~1 GiB in all
+        Kk = min(int(n_modes), n - 1, max(2, int(2**30 // (32 * n * n))))
         om = E[:, None] - E[None, :]
         sel = np.abs(om) > level_tol
         nu = -0.5 * (K.diagonal().real[:, None] + K.diagonal().real[None, :]) + sum(
@@ -282,7 +283,8 @@ def secular_regime(system, couplings=None, bath=None, *, rel: float = 0.1, safet
         Whose tail (default: the Hamiltonian, i.e. the energy). Only its diagonal in the eigenbasis enters.
     n_modes : int
         Slow population modes given non-secular corrections in the tail estimate (the others decay before
-        the fit window).
+        the fit window). Capped so that their weights (two complex :math:`n\times n` arrays per mode) stay
+        under about 1 GiB: 30 up to :math:`n = 1024`, 2 at :math:`n = 4096`.
     tail_window, t_max_factor, n_times
         The tail fit, as in :func:`ule_crossover`.
 
@@ -366,6 +368,13 @@ def secular_regime(system, couplings=None, bath=None, *, rel: float = 0.1, safet
     keep = np.abs(c) > 0
     c, omv, nuv = c[keep], om[sel][keep], nu[sel][keep]
     gap1 = abs(float(np.real(mu1)))
+    coh_rates = -np.real(nu[sel])
+    if coh_rates.size and gap1 > 0 and float(np.min(coh_rates)) < gap1 * (1 - 1e-9):
+        # e.g. zero temperature: the ground-excited coherence decays at K_11 / 2, half the excited level's rate
+        _checks.warn(
+            f"a coherence decays slower ({float(np.min(coh_rates)):.3g} lambda^2) than the slowest population mode "
+            f"({gap1:.3g} lambda^2): the Davies gap is then a coherence mode, whose non-secular shift (through "
+            "nearly equal Bohr frequencies) this estimate does not cover; measure it with dm.ule_crossover")
     if c.size == 0 or gap1 == 0.0:
         return _with_tail(SecularRegime(np.inf, rel, gap1, np.inf, 0.0, np.inf, gap_strength_max=np.inf))
     sig = abs(float(np.sum(np.real(c * (nuv - mu1)) / omv**2)))

@@ -205,3 +205,22 @@ def test_bad_input_tail():
         dm.secular_regime(spec, A, BATH, initial=psi, n_modes=0)
     with pytest.raises(ValueError, match="initial"):
         dm.secular_regime(spec, A, BATH, initial=np.ones(8))  # not normalized
+
+
+def test_zero_temperature_estimate_warns_that_the_gap_is_a_coherence():
+    """beta = inf: the ground-excited coherence decays at K_11 / 2, half the slowest population rate, so the
+    Davies gap is a coherence mode (a complex pair at the Bohr frequency E_1 - E_0), which the population-mode
+    estimate does not cover: it warns. (Measured: the ULE gap departs by 21 % at lambda = 0.1 where the
+    population estimate allows 0.22.)"""
+    chain, spec, A = _chain(4)
+    dav = dm.DaviesGenerator(spec, A, ZERO_T, strength=1.0)
+    E, V = spec.energies, spec.vectors
+    Ae = V.conj().T @ (A.toarray() if hasattr(A, "toarray") else np.asarray(A)) @ V
+    escape_1 = sum(ZERO_T.gamma(E[1] - E[m]) * abs(Ae[m, 1]) ** 2 for m in range(E.size) if m != 1)
+    assert_allclose(dav.gap(), 0.5 * escape_1, rtol=1e-9)  # the gap is the 0-1 coherence (the ground is stable)
+    with pytest.warns(UserWarning, match="coherence decays slower"):
+        est = dm.secular_regime(spec, A, ZERO_T)
+    ule = dm.ULEGenerator(spec, A, ZERO_T, strength=1.0)
+    lam = 0.1
+    assert abs(ule.with_strength(lam).gap() / dav.with_strength(lam).gap() - 1) > 0.1
+    assert est.inside([lam])[0]  # hence the warning
