@@ -549,7 +549,7 @@ class ULEGenerator:
         else:  # the traceless subspace first (no zero mode to converge); the full space if it holds zeros
             mu = self._rightmost(k, deflate=True, warn=False, max_iter=100)
             if np.sum(np.abs(mu) > tol) < k or not self._cache[("converged", "rightmost", k, True)]:
-                mu = self._rightmost(k + 2)  # e.g. strongly non-normal (zero temperature) cases
+                mu = self._rightmost(k + 2)  # strongly non-normal cases: zero temperature, lambda >= 0.3
         rates = np.sort(-np.real(mu[np.abs(mu) > tol]))[:k]
         return np.where(np.abs(rates) <= tol, 0.0, rates)
 
