@@ -42,7 +42,8 @@ from ..models import SpinChain
 from ..sectors import _check_sz
 from ._engine import Evolver, product_mps
 from ._local import Grouping, group_chain, parse_observable
-from .quench import _check_int, _observables, _progress, _regroup_mps, initial_mps
+from .quench import (_check_int, _check_run_options, _check_truncation, _observables, _progress, _reference_options,
+                     _regroup_mps, initial_mps)
 
 __all__ = ["ThermalResult", "ThermalValue", "GroundState", "thermal_state", "thermal_value", "ground_state",
            "initial_energy"]
@@ -269,13 +270,7 @@ def thermal_state(
     if not isinstance(chain, SpinChain):
         raise TypeError(f"chain must be a SpinChain (dm.xxz, dm.tfim, ...), got {type(chain).__name__}")
     b = _check_betas(betas)
-    max_bond = _check_int("max_bond", max_bond)
-    cutoff = _checks.check_positive("cutoff", cutoff, allow_zero=True)
-    dtau = _checks.check_positive("dtau", dtau)
-    tol = _checks.check_positive("tol", tol)
-    if order not in (1, 2, 4):
-        raise ValueError(f"order must be 1, 2 or 4, got {order!r}")
-    _checks.check_choice("error_run", error_run, ("bond", "dt", None))
+    max_bond, cutoff, dtau, tol = _check_run_options(max_bond, cutoff, "dtau", dtau, tol, order, error_run)
     obs = _observables(observables, chain.L) if (observables is not None and len(observables)) else {}
     grouping = group_chain(chain, purified=True)
     n_up = None
@@ -287,23 +282,12 @@ def thermal_state(
     nan = np.full(b.size, np.nan)
     e_err, eps_err, v_err = nan, nan.copy(), {k: nan.copy() for k in obs}
     if error_run is not None:
-        ref = dict(opts)
-        if error_run == "bond":
-            ref["max_bond"] = max(1, max_bond // 2)
-        else:
-            ref["dtau"] = 2 * dtau
+        ref = _reference_options(opts, error_run, "dtau")
         rr = _purified_run(chain, grouping, b, obs, progress=progress, desc="tn.thermal_state (error run)", **ref)
         e_err = np.abs(r["energy"] - rr["energy"])
         eps_err = np.abs(r["eps"] - rr["eps"])
         v_err = {k: np.abs(r["vals"][k] - rr["vals"][k]) for k in obs}
-    ok = bool(r["disc"][-1] <= tol)
-    if not ok:
-        warnings.warn(
-            f"tn.thermal_state: accumulated discarded weight {r['disc'][-1]:.3g} exceeds tol={tol:g} "
-            f"(max_bond={max_bond}, cutoff={cutoff:g}); values beyond beta ~ {b[np.argmax(r['disc'] > tol)]:.3g} "
-            "are not converged: raise max_bond",
-            stacklevel=2,
-        )
+    ok = _check_truncation("tn.thermal_state", r["disc"], tol, b, "beta", max_bond, cutoff, "", "raise max_bond")
     params = dict(chain=chain.params, model=chain.name, max_bond=max_bond, cutoff=cutoff, dtau=dtau, order=order,
                   tol=tol, error_run=error_run, sz=sz, groups=[list(g) for g in grouping.groups])
     return ThermalResult(b, r["energy"], r["eps"], r["vals"], r["logz"], r["disc"], e_err, eps_err, v_err,
