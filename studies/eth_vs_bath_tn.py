@@ -111,16 +111,24 @@ def phase_analyse(a, Ls):
             obs = run["observable"]
             E0 = dm.tn.initial_energy(chain, "neel")
             t0 = time.perf_counter()
-            grid = np.round(np.arange(0, 2.0 + 1e-9, 0.1), 12)  # beta* of a Neel quench is small (~0.4)
             tv = {}
-            for key, sz in (("canonical", 0), ("grand_canonical", None)):
-                th = dm.tn.thermal_state(chain, grid, observables=[obs], max_bond=a.thermal_chi, cutoff=1e-10,
-                                         dtau=0.1, error_run="bond", sz=sz, progress=False)
-                tv[key] = dm.tn.thermal_value(chain, obs, E0, thermal=th)
+            ensembles = (("canonical", 0),) + ((("grand_canonical", None),) if L <= a.gc_max_L else ())
+            for key, sz in ensembles:
+                for b_max in (1.0, 3.0):  # beta* of a Neel quench is small (~0.4); extend only if needed
+                    grid = np.round(np.arange(0, b_max + 1e-9, 0.1), 12)
+                    th = dm.tn.thermal_state(chain, grid, observables=[obs], max_bond=a.thermal_chi, cutoff=1e-10,
+                                             dtau=0.1, error_run="bond", sz=sz, progress=False)
+                    try:
+                        tv[key] = dm.tn.thermal_value(chain, obs, E0, thermal=th, sz=sz)
+                        break
+                    except ValueError:
+                        if b_max == 3.0:
+                            raise
                 run[f"thermal_{key}_max_trunc"] = float(th.truncation_error.max())
+            gc = tv.get("grand_canonical")
             run.update(t_phi=t_phi, late=late, energy=E0, beta_star=tv["canonical"].beta,
                        thermal=tv["canonical"].value, thermal_error=tv["canonical"].error,
-                       beta_star_gc=tv["grand_canonical"].beta, thermal_gc=tv["grand_canonical"].value,
+                       beta_star_gc=gc.beta if gc else None, thermal_gc=gc.value if gc else None,
                        seconds_thermal=time.perf_counter() - t0)
             if L <= 16:
                 ed = ed_curve(chain, obs, t)
@@ -130,7 +138,7 @@ def phase_analyse(a, Ls):
             out["runs"].append(run)
             print(f"J2={j2} L={L}: t_phi={t_phi:.2f} late={late:.4f} (t<={run['t_trusted']:g}) "
                   f"canonical {tv['canonical'].value:.4f} (beta*={tv['canonical'].beta:.3f}) "
-                  f"grand-canonical {tv['grand_canonical'].value:.4f} bond {max(run['bond_dim'])} "
+                  f"grand-canonical {gc.value if gc else float('nan'):.4f} bond {max(run['bond_dim'])} "
                   f"disc {run['discarded'][-1]:.1e} "
                   + (f"|TEBD-ED| {run['max_dev_ed']:.1e} " if "ed" in run else ""), flush=True)
     out["teq_lambda2_bath_ed"] = TEQ_LAMBDA2_ED
@@ -149,6 +157,8 @@ def main(argv=None):
     ap.add_argument("--chi", type=int, default=None, help="TEBD bond dimension (default 128)")
     ap.add_argument("--thermal-chi", dest="thermal_chi", type=int, default=32)
     ap.add_argument("--dt", type=float, default=0.1)
+    ap.add_argument("--gc-max-L", dest="gc_max_L", type=int, default=32,
+                    help="also the grand-canonical thermal value (all S^z sectors) up to this L, for comparison")
     ap.add_argument("--err-tol", dest="err_tol", type=float, default=1e-2,
                     help="cut each curve where its error estimate first exceeds this")
     ap.add_argument("--out", default="results/eth_vs_bath_tn")
