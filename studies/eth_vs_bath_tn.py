@@ -72,7 +72,7 @@ def run_file(out, j2, L):
 
 def phase_quench(a, Ls, times, chi):
     for L in Ls:
-        for j2 in (J2, 0.0):
+        for j2 in a.j2s:
             f = run_file(a.out, j2, L)
             if f.exists():
                 print(f"J2={j2} L={L}: have {f}", flush=True)
@@ -96,7 +96,12 @@ def phase_analyse(a, Ls):
     for j2 in (J2, 0.0):
         for L in Ls:
             f = run_file(a.out, j2, L)
-            if not f.exists():
+            done = f.with_name(f.name.replace("quench_", "analysed_"))
+            if done.exists() and done.stat().st_mtime >= f.stat().st_mtime:
+                out["runs"].append(load_json(done)["data"])
+                out["params"]["max_bond"] = out["runs"][-1]["params"]["max_bond"]
+                continue
+            if j2 not in a.j2s or not f.exists():
                 continue
             run = load_json(f)["data"]
             out["params"]["max_bond"] = run["params"]["max_bond"]
@@ -136,6 +141,7 @@ def phase_analyse(a, Ls):
                 run["max_dev_ed"] = float(np.max(np.abs(ed - o)))
                 run["max_dev_ed_trusted"] = float(np.max(np.abs(ed - o)[:n_ok]))
             out["runs"].append(run)
+            save_json(done, run, out["params"])
             print(f"J2={j2} L={L}: t_phi={t_phi:.2f} late={late:.4f} (t<={run['t_trusted']:g}) "
                   f"canonical {tv['canonical'].value:.4f} (beta*={tv['canonical'].beta:.3f}) "
                   f"grand-canonical {gc.value if gc else float('nan'):.4f} bond {max(run['bond_dim'])} "
@@ -153,6 +159,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--phase", choices=("quench", "analyse", "all"), default="all")
     ap.add_argument("--Ls", default=None, help="comma-separated chain lengths (default 16,32,64)")
+    ap.add_argument("--chains", default="chaotic,integrable", help="which chains (chaotic: J2 = 0.5, integrable: J2 = 0)")
     ap.add_argument("--t-max", dest="t_max", type=float, default=None)
     ap.add_argument("--chi", type=int, default=None, help="TEBD bond dimension (default 128)")
     ap.add_argument("--thermal-chi", dest="thermal_chi", type=int, default=32)
@@ -165,6 +172,8 @@ def main(argv=None):
     ap.add_argument("--plot-only", dest="plot_only", action="store_true",
                     help="redraw the figure from the JSON of an earlier analyse phase")
     a = ap.parse_args(argv)
+    names = {"chaotic": J2, "integrable": 0.0}
+    a.j2s = tuple(names[c.strip()] for c in a.chains.split(","))
     if a.plot_only:
         data = load_json(Path(a.out) / "eth_vs_bath_tn.json")["data"]
         plot(data, Path(a.out) / "eth_vs_bath_tn.png")
