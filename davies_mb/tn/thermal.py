@@ -150,8 +150,7 @@ def _check_conserves_sz(grouping: Grouping, sz) -> None:
 
 
 def sector_infinite_temperature_mps(grouping: Grouping, n_up: int):
-    r"""The normalized purification :math:`|I_M
-angle` of :math:`P_M/\mathrm{tr}P_M` on a purified grouping.
+    r"""The normalized purification :math:`|I_M\rangle` of :math:`P_M/\mathrm{tr}P_M` on a purified grouping.
 
     Bond index = number of up spins on the supersites to the left (only counts that can still reach
     ``n_up``); local index of a supersite with spin configuration c is ``c * d + c`` (spins, then ancillas).
