@@ -148,10 +148,28 @@ def phase_analyse(a, Ls):
                   f"disc {run['discarded'][-1]:.1e} "
                   + (f"|TEBD-ED| {run['max_dev_ed']:.1e} " if "ed" in run else ""), flush=True)
     out["teq_lambda2_bath_ed"] = TEQ_LAMBDA2_ED
+    print(table(out))
     path = Path(a.out)
     save_json(path / "eth_vs_bath_tn.json", out, out["params"])
     plot(out, path / "eth_vs_bath_tn.png")
     print(f"wrote {path}/eth_vs_bath_tn.json and .png")
+
+
+def table(out) -> str:
+    """The table of time scales and late values (markdown) for docs/studies.md."""
+    rows = ["| chain | L | $t_\\phi$ | trusted to t | $O_{late}$ | canonical $S^z=0$ ($\\beta^*$) | grand-canonical "
+            "| max \\|TEBD - ED\\| (trusted) | discarded weight at the cut | error estimate at the cut |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in out["runs"]:
+        t = np.asarray(r["times"])
+        k = int(np.searchsorted(t, r["t_trusted"] - 1e-9))
+        gc = "-" if r.get("thermal_gc") is None else f"{r['thermal_gc']:.4f}"
+        ed = f"{r['max_dev_ed_trusted']:.1e}" if "max_dev_ed_trusted" in r else "(no ED)"
+        name = "chaotic" if r["j2"] else "integrable"
+        rows.append(f"| {name} | {r['L']} | {r['t_phi']:.2f} | {r['t_trusted']:g} | {r['late']:.4f} | "
+                    f"{r['thermal']:.4f} ({r['beta_star']:.3f}) | {gc} | {ed} | {r['discarded'][k]:.1e} | "
+                    f"{r['error'][k]:.1e} |")
+    return "\n".join(rows)
 
 
 def main(argv=None):
@@ -177,6 +195,7 @@ def main(argv=None):
     if a.plot_only:
         data = load_json(Path(a.out) / "eth_vs_bath_tn.json")["data"]
         plot(data, Path(a.out) / "eth_vs_bath_tn.png")
+        print(table(data))
         return
     Ls = (8, 16) if a.quick else (16, 32, 64)
     if a.Ls:
