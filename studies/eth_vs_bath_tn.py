@@ -179,7 +179,7 @@ def main(argv=None):
     ap.add_argument("--Ls", default=None, help="comma-separated chain lengths (default 16,32,64)")
     ap.add_argument("--chains", default="chaotic,integrable", help="which chains (chaotic: J2 = 0.5, integrable: J2 = 0)")
     ap.add_argument("--t-max", dest="t_max", type=float, default=None)
-    ap.add_argument("--chi", type=int, default=None, help="TEBD bond dimension (default 128)")
+    ap.add_argument("--chi", type=int, default=None, help="TEBD bond dimension (default 64)")
     ap.add_argument("--thermal-chi", dest="thermal_chi", type=int, default=32)
     ap.add_argument("--dt", type=float, default=0.1)
     ap.add_argument("--gc-max-L", dest="gc_max_L", type=int, default=32,
@@ -201,7 +201,7 @@ def main(argv=None):
     if a.Ls:
         Ls = tuple(int(x) for x in a.Ls.split(","))
     t_max = a.t_max or (3.0 if a.quick else 10.0)
-    chi = a.chi or (32 if a.quick else 128)
+    chi = a.chi or (32 if a.quick else 64)
     times = np.round(np.linspace(0, t_max, int(round(t_max / 0.1)) + 1), 12)
     Path(a.out).mkdir(parents=True, exist_ok=True)
     if a.phase in ("quench", "all"):
