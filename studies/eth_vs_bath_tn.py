@@ -91,7 +91,8 @@ def phase_quench(a, Ls, times, chi):
 
 def phase_analyse(a, Ls):
     out = {"params": dict(delta=DELTA, j2=J2, Ls=list(Ls), dt=a.dt, order=4, cutoff=1e-10, bc="open",
-                          initial="neel", err_tol=a.err_tol, thermal_max_bond=a.thermal_chi, thermal_sector="sz=0"),
+                          initial="neel", err_tol=a.err_tol, thermal_max_bond=a.thermal_chi,
+                          thermal_max_bond_chaotic=a.thermal_chi_chaotic, thermal_sector="sz=0"),
            "runs": []}
     for j2 in (J2, 0.0):
         for L in Ls:
@@ -117,11 +118,13 @@ def phase_analyse(a, Ls):
             E0 = dm.tn.initial_energy(chain, "neel")
             t0 = time.perf_counter()
             tv = {}
+            chi_th = a.thermal_chi_chaotic if j2 else a.thermal_chi
+            run["thermal_max_bond"] = chi_th
             ensembles = (("canonical", 0),) + ((("grand_canonical", None),) if L <= a.gc_max_L else ())
             for key, sz in ensembles:
                 for b_max in (1.0, 3.0):  # beta* of a Neel quench is small (~0.4); extend only if needed
                     grid = np.round(np.arange(0, b_max + 1e-9, 0.1), 12)
-                    th = dm.tn.thermal_state(chain, grid, observables=[obs], max_bond=a.thermal_chi, cutoff=1e-10,
+                    th = dm.tn.thermal_state(chain, grid, observables=[obs], max_bond=chi_th, cutoff=1e-10,
                                              dtau=0.1, error_run="bond", sz=sz, progress=False)
                     try:
                         tv[key] = dm.tn.thermal_value(chain, obs, E0, thermal=th, sz=sz)
@@ -180,7 +183,11 @@ def main(argv=None):
     ap.add_argument("--chains", default="chaotic,integrable", help="which chains (chaotic: J2 = 0.5, integrable: J2 = 0)")
     ap.add_argument("--t-max", dest="t_max", type=float, default=None)
     ap.add_argument("--chi", type=int, default=None, help="TEBD bond dimension (default 64)")
-    ap.add_argument("--thermal-chi", dest="thermal_chi", type=int, default=32)
+    ap.add_argument("--thermal-chi", dest="thermal_chi", type=int, default=64,
+                    help="purification bond dimension, integrable chain (default 64; error run at half)")
+    ap.add_argument("--thermal-chi-chaotic", dest="thermal_chi_chaotic", type=int, default=32,
+                    help="purification bond dimension, chaotic chain (supersites with ancillas: local dimension 16, "
+                         "so 64 costs SVDs of 1024 x 1024; default 32)")
     ap.add_argument("--dt", type=float, default=0.1)
     ap.add_argument("--gc-max-L", dest="gc_max_L", type=int, default=32,
                     help="also the grand-canonical thermal value (all S^z sectors) up to this L, for comparison")
