@@ -614,7 +614,7 @@ def cmd_tn_thermal(a) -> int:
     betas = _float_list(a.betas, "betas")
     r = dm.tn.thermal_state(chain, betas, observables=a.observable or (), max_bond=a.max_bond,
                             cutoff=a.tn_cutoff, dtau=a.dtau, order=a.order, tol=a.tol,
-                            error_run=None if a.error_run == "none" else a.error_run)
+                            error_run=None if a.error_run == "none" else a.error_run, sz=a.sz)
     out = {"betas": r.betas.tolist(), "energy": r.energy.tolist(), "energy_per_site": r.energy_per_site.tolist(),
            "truncation_error": r.truncation_error.tolist(), "log_z": r.log_z.tolist(),
            **{"energy_error": r.energy_error, "energy_per_site_error": r.energy_per_site_error},
@@ -622,7 +622,7 @@ def cmd_tn_thermal(a) -> int:
            "value_errors": r.value_errors, "max_bond": a.max_bond,
            "bond_dim": r.bond_dim.tolist(), "within_tolerance": r.within_tolerance, "model": chain.name,
            "params": {k: v for k, v in chain.params.items() if k != "hz_sites"}, "dtau": a.dtau,
-           "order": a.order, "seconds": time.perf_counter() - t0}
+           "order": a.order, "sz": a.sz, "seconds": time.perf_counter() - t0}
     if a.json:
         print(json.dumps(_json_safe(out)))
         return 0
@@ -646,6 +646,8 @@ def _add_tn_parsers(sub) -> None:
     _add_tn_chain_args(t)
     t.add_argument("--betas", default="0.5,1,2", help="inverse temperatures: comma list or lo:hi:n")
     t.add_argument("--dtau", type=float, default=0.05, help="largest imaginary-time step (default 0.05)")
+    t.add_argument("--sz", type=float, default=None,
+                   help="canonical ensemble at fixed total S^z (e.g. 0 for the Neel sector; default: all sectors)")
     t.set_defaults(func=cmd_tn_thermal)
 
 

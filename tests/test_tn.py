@@ -205,7 +205,9 @@ def _gibbs(chain, betas, names):
     dm.xxz(6, 0.55, j2=0.5, hz=0.3),
     dm.tfim(6, g=0.5, h=0.2),
     pytest.param(dm.xxz(8, 0.55), marks=pytest.mark.slow),
-], ids=["xxz-j2-L6", "tfim-L6", "xxz-L8"])
+    # L = 10: five supersites of two spins, exact at max_bond 256 (4^4); minutes, so slow
+    pytest.param(dm.xxz(10, 0.55, j2=0.5, hz=0.1), marks=pytest.mark.slow),
+], ids=["xxz-j2-L6", "tfim-L6", "xxz-L8", "xxz-j2-L10"])
 def test_thermal_state_matches_ed(chain):
     betas = [0.0, 0.5, 1.0, 2.0, 4.0]
     names = ["z2", "x2*x3"]
@@ -217,6 +219,102 @@ def test_thermal_state_matches_ed(chain):
     # observables that do not commute with H carry the O(dtau^4) product-formula error (3e-8 here)
     for k in names:
         np.testing.assert_allclose(res.values[k], ref[k], atol=1e-7, rtol=0)
+
+
+# -- canonical (fixed S^z) thermal states against ED in the sector ------------------------------------
+def _sector_gibbs(chain, sz, betas, names):
+    """Gibbs averages in the S^z = sz block of the dense H, the block cut out by counting down spins here."""
+    L = chain.L
+    n_down = round(L / 2 - sz)
+    idx = np.array([b for b in range(2**L) if bin(b).count("1") == n_down])  # bit 1 = down (PHYSICS.md)
+    H = chain.hamiltonian(sparse=False)[np.ix_(idx, idx)]
+    w, V = np.linalg.eigh(H)
+    # the package's own S^z sector gives the same spectrum (independent construction of the block)
+    np.testing.assert_allclose(np.sort(dm.diagonalize(chain, sector=dict(sz=sz)).energies), w, atol=1e-12)
+    ops = {k: np.real(np.diag(V.conj().T @ chain.parse_operator(k).toarray()[np.ix_(idx, idx)] @ V))
+           for k in names}
+    out = {"energy": [], "log_z": [], **{k: [] for k in names}}
+    for b in betas:
+        p = np.exp(-b * (w - w[0]))
+        Z = p.sum()
+        p /= Z
+        out["energy"].append(p @ w)
+        out["log_z"].append(np.log(Z) - b * w[0])
+        for k in names:
+            out[k].append(ops[k] @ p)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("chain,sz", [
+    (dm.xxz(6, 0.55, j2=0.5, hz=0.3), 0),
+    (dm.xxz(6, 0.8, hz=0.2, staggered=0.3), 1),
+    (dm.xxz(7, 0.8, j2=0.3, staggered=0.3), -0.5),  # odd: the last supersite holds one spin
+    pytest.param(dm.xxz(8, 0.55, j2=0.5, hz=0.3), 0, marks=pytest.mark.slow),
+    pytest.param(dm.xxz(10, 0.55, j2=0.5), 0, marks=pytest.mark.slow),
+], ids=["xxz-j2-L6-sz0", "xxz-stag-L6-sz1", "xxz-j2-L7-sz-half", "xxz-j2-L8-sz0", "xxz-j2-L10-sz0"])
+def test_canonical_thermal_state_matches_ed_in_the_sector(chain, sz):
+    betas = [0.0, 0.5, 1.0, 2.0, 4.0]
+    names = ["z2*z3", "x1*x2", "z0"]
+    res = tn.thermal_state(chain, betas, observables=names, max_bond=1024, cutoff=0.0, dtau=0.05,
+                           error_run=None, sz=sz)
+    ref = _sector_gibbs(chain, sz, betas, names)
+    assert res.params["sz"] == sz
+    np.testing.assert_allclose(res.energy, ref["energy"], atol=1e-8, rtol=0)
+    np.testing.assert_allclose(res.log_z, ref["log_z"], atol=1e-7, rtol=0)
+    for k in names:
+        np.testing.assert_allclose(res.values[k], ref[k], atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("L", [8, 10])
+def test_canonical_infinite_temperature_correlations_are_exact(L):
+    """At beta = 0 and S^z = 0: <sigma^z_i sigma^z_j> = -1/(L-1) for every i != j, <sigma^z_i> = 0.
+
+    (sum_ij sigma^z_i sigma^z_j = (2 S^z)^2 = 0 in the sector and every pair is equivalent at infinite
+    temperature: L + L(L-1) c = 0.) The projected start state is exact with bond dimension L/2 + 1.
+    """
+    names = ["z0*z1", f"z{L // 2 - 1}*z{L // 2}", f"z0*z{L - 1}", "z3", "x1*x2"]
+    res = tn.thermal_state(dm.xxz(L, 0.55), [0.0], observables=names, max_bond=64, cutoff=0.0,
+                           error_run=None, sz=0)
+    for k in names[:3]:
+        assert res.values[k][0] == pytest.approx(-1 / (L - 1), abs=1e-13)
+    assert res.values["z3"][0] == pytest.approx(0.0, abs=1e-13)
+    # sigma^x_1 sigma^x_2 has no diagonal element in the z basis: its trace over the sector vanishes
+    assert res.values["x1*x2"][0] == pytest.approx(0.0, abs=1e-13)
+    from math import comb
+
+    assert res.bond_dim[0] == L // 2 + 1
+    assert res.log_z[0] == pytest.approx(np.log(comb(L, L // 2)), abs=1e-12)
+
+
+def test_canonical_thermal_refuses_non_conserving_chains_and_bad_sectors():
+    with pytest.raises(ValueError, match="conserves total S\\^z"):
+        tn.thermal_state(dm.xxz(6, 0.55, hx=0.3), [1.0], sz=0, error_run=None)
+    with pytest.raises(ValueError, match="conserves total S\\^z"):
+        tn.thermal_state(dm.tfim(6, g=0.5), [1.0], sz=0, error_run=None)
+    with pytest.raises(ValueError, match="not an eigenvalue"):
+        tn.thermal_state(dm.xxz(6, 0.55), [1.0], sz=0.5, error_run=None)
+    th = tn.thermal_state(dm.xxz(6, 0.55), [0.0, 1.0], observables=["z0*z1"], error_run=None)
+    with pytest.raises(ValueError, match="sz=None but sz=0"):
+        tn.thermal_value(dm.xxz(6, 0.55), "z0*z1", -0.5, thermal=th, sz=0)
+
+
+def test_canonical_thermal_value_at_the_neel_energy():
+    """thermal_value(..., sz=0): beta* and <O> from the sector's Gibbs state (ED root finding)."""
+    from scipy.optimize import brentq
+
+    chain = dm.xxz(8, 0.55, j2=0.5)
+    E0 = tn.initial_energy(chain, "neel")
+    grid = np.round(np.arange(0, 1.61, 0.1), 12)
+    th = tn.thermal_state(chain, grid, observables=["z3*z4"], max_bond=256, cutoff=1e-14, dtau=0.1,
+                          error_run=None, sz=0)
+    tv = tn.thermal_value(chain, "z3*z4", E0, thermal=th, sz=0)
+
+    def ed(b):
+        return _sector_gibbs(chain, 0, [b], ["z3*z4"])
+
+    b_ref = brentq(lambda b: ed(b)["energy"][0] - E0, 0, 1.6)
+    assert tv.beta == pytest.approx(b_ref, abs=1e-4)
+    assert tv.value == pytest.approx(ed(b_ref)["z3*z4"][0], abs=1e-5)
 
 
 def test_thermal_value_interpolates_the_canonical_prediction():

@@ -35,10 +35,24 @@ def test_tn_thermal_json(capsys):
     assert len(out["energy_per_site"]) == 3 and len(out["truncation_error"]) == 3
 
 
+def test_tn_thermal_json_fixed_sz(capsys):
+    rc = main(["tn-thermal", "--model", "heisenberg", "--L", "6", "--betas", "0,1", "--sz", "0", "--tn-cutoff", "0",
+               "--error-run", "none", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    H = dm.heisenberg(6).hamiltonian(sparse=False)
+    idx = [b for b in range(64) if bin(b).count("1") == 3]  # S^z = 0: three down spins
+    w = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
+    ref = [np.exp(-b * (w - w[0])) @ w / np.exp(-b * (w - w[0])).sum() for b in out["betas"]]
+    np.testing.assert_allclose(out["energy"], ref, atol=1e-8)
+    assert out["sz"] == 0
+
+
 @pytest.mark.parametrize("argv,msg", [
     (["tn-quench", "--L", "8", "--observable", "z9"], "site 9"),
     (["tn-thermal", "--L", "8", "--betas", "-1"], "beta must be >= 0"),
     (["tn-quench", "--L", "8", "--initial", "ghz"], "not a product state"),
+    (["tn-thermal", "--model", "tfim", "--L", "8", "--sz", "0"], "conserves total S^z"),
 ])
 def test_tn_cli_errors(capsys, argv, msg):
     assert main(argv) == 2

@@ -142,6 +142,41 @@ def _check_int(name, v, lo=1):
     return int(v)
 
 
+def _check_run_options(max_bond, cutoff, step_name, step, tol, order, error_run):
+    """Validate the options quench and thermal_state share; returns (max_bond, cutoff, step, tol)."""
+    max_bond = _check_int("max_bond", max_bond)
+    cutoff = _checks.check_positive("cutoff", cutoff, allow_zero=True)
+    step = _checks.check_positive(step_name, step)
+    tol = _checks.check_positive("tol", tol)
+    if order not in (1, 2, 4):
+        raise ValueError(f"order must be 1, 2 or 4, got {order!r}")
+    _checks.check_choice("error_run", error_run, ("bond", "dt", None))
+    return max_bond, cutoff, step, tol
+
+
+def _reference_options(opts: dict, error_run: str, step_key: str) -> dict:
+    """Options of the reference run for the error estimate: half the bond dimension or twice the step."""
+    ref = dict(opts)
+    if error_run == "bond":
+        ref["max_bond"] = max(1, opts["max_bond"] // 2)
+    else:
+        ref[step_key] = 2 * opts[step_key]
+    return ref
+
+
+def _check_truncation(who, disc, tol, xs, xname, max_bond, cutoff, extra, advice) -> bool:
+    """Whether the final discarded weight is within ``tol``; warns (caller's caller level) when not."""
+    ok = bool(disc[-1] <= tol)
+    if not ok:
+        warnings.warn(
+            f"{who}: accumulated discarded weight {disc[-1]:.3g} exceeds tol={tol:g} (max_bond={max_bond}, "
+            f"cutoff={cutoff:g}{extra}); results after {xname} ~ {xs[np.argmax(disc > tol)]:.3g} are not "
+            f"converged: {advice}",
+            stacklevel=3,
+        )
+    return ok
+
+
 def _observables(observables, L):
     if isinstance(observables, str):
         observables = [observables]
@@ -234,34 +269,18 @@ def quench(
     if not isinstance(chain, SpinChain):
         raise TypeError(f"chain must be a SpinChain (dm.xxz, dm.tfim, ...), got {type(chain).__name__}")
     t = _check_times(times)
-    max_bond = _check_int("max_bond", max_bond)
-    cutoff = _checks.check_positive("cutoff", cutoff, allow_zero=True)
-    dt = _checks.check_positive("dt", dt)
-    tol = _checks.check_positive("tol", tol)
-    if order not in (1, 2, 4):
-        raise ValueError(f"order must be 1, 2 or 4, got {order!r}")
-    _checks.check_choice("error_run", error_run, ("bond", "dt", None))
+    max_bond, cutoff, dt, tol = _check_run_options(max_bond, cutoff, "dt", dt, tol, order, error_run)
     obs = _observables(observables, chain.L)
     grouping = group_chain(chain)
     opts = dict(max_bond=max_bond, cutoff=cutoff, dt=dt, order=order)
     vals, bond, disc, ent, cut = _run(chain, grouping, initial, t, obs, progress=progress, desc="tn.quench", **opts)
     err = {k: np.full(t.size, np.nan) for k in obs}
     if error_run is not None:
-        ref = dict(opts)
-        if error_run == "bond":
-            ref["max_bond"] = max(1, max_bond // 2)
-        else:
-            ref["dt"] = 2 * dt
+        ref = _reference_options(opts, error_run, "dt")
         rvals = _run(chain, grouping, initial, t, obs, progress=progress, desc="tn.quench (error run)", **ref)[0]
         err = {k: np.abs(vals[k] - rvals[k]) for k in obs}
-    ok = bool(disc[-1] <= tol)
-    if not ok:
-        warnings.warn(
-            f"tn.quench: accumulated discarded weight {disc[-1]:.3g} exceeds tol={tol:g} (max_bond={max_bond}, "
-            f"cutoff={cutoff:g}, largest bond reached {bond.max()}); results after t ~ "
-            f"{t[np.argmax(disc > tol)]:.3g} are not converged: raise max_bond or shorten the times",
-            stacklevel=2,
-        )
+    ok = _check_truncation("tn.quench", disc, tol, t, "t", max_bond, cutoff,
+                           f", largest bond reached {bond.max()}", "raise max_bond or shorten the times")
     params = dict(chain=chain.params, model=chain.name, initial=_describe_initial(initial), max_bond=max_bond,
                   cutoff=cutoff, dt=dt, order=order, tol=tol, error_run=error_run,
                   groups=[list(g) for g in grouping.groups])

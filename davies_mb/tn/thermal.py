@@ -13,6 +13,20 @@ the infinite-temperature state is the product of maximally entangled pairs
 
 with H acting on the spins only. One imaginary-time TEBD run (:math:`\tau = \beta/2`, same product
 formulas as the quench) passes through every requested :math:`\beta`. Units :math:`\hbar = k_B = 1`.
+
+Canonical ensemble at fixed magnetization (``sz=M``, :math:`S^z = \sum_j\sigma^z_j/2`): the start is the
+projected infinite-temperature state
+
+.. math::
+
+    |I_M\rangle = \binom{L}{N_\uparrow}^{-1/2}\sum_{s:\,S^z(s) = M} |s\rangle_{\rm spins}|s\rangle_{\rm anc},
+    \qquad N_\uparrow = L/2 + M,
+
+an exact MPS whose bond index counts the up spins to its left (bond dimension at most
+:math:`\min(N_\uparrow, L - N_\uparrow) + 1`). When :math:`[H, S^z] = 0` the evolution never leaves the
+sector, so :math:`\langle O\rangle = \mathrm{tr}(P_M O e^{-\beta H})/Z_M` and
+:math:`\ln Z_M = \ln\binom{L}{N_\uparrow} + \ln\langle\psi(\beta)|\psi(\beta)\rangle`. A chain that does
+not conserve :math:`S^z` is refused (each bond term must commute with its local :math:`S^z`).
 """
 
 from __future__ import annotations
@@ -25,9 +39,11 @@ import numpy as np
 
 from .. import _checks
 from ..models import SpinChain
+from ..sectors import _check_sz
 from ._engine import Evolver, product_mps
 from ._local import Grouping, group_chain, parse_observable
-from .quench import _check_int, _observables, _progress, _regroup_mps, initial_mps
+from .quench import (_check_int, _check_run_options, _check_truncation, _observables, _progress, _reference_options,
+                     _regroup_mps, initial_mps)
 
 __all__ = ["ThermalResult", "ThermalValue", "GroundState", "thermal_state", "thermal_value", "ground_state",
            "initial_energy"]
@@ -116,9 +132,72 @@ def _bulk_per_site(grouping: Grouping, bond_e: np.ndarray) -> float:
     return float(bond_e[lo:hi].sum() / spins[lo:hi].sum())
 
 
-def _purified_run(chain, grouping, betas, obs, *, max_bond, cutoff, dtau, order, progress, desc):
-    d = [grouping.spin_dim(g) for g in range(grouping.n)]
-    psi0 = product_mps([np.eye(k).reshape(-1) for k in d])
+def _check_conserves_sz(grouping: Grouping, sz) -> None:
+    """Raise unless every bond Hamiltonian commutes with the S^z of its spins (then [H, S^z_tot] = 0)."""
+    for (g, h), hb in sorted(grouping.bonds.items()):
+        n = len(grouping.groups[g]) + len(grouping.groups[h])
+        # S^z of the bond's spins, diagonal: basis state bit 0 = up (+1/2), lower spin index more significant
+        bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, ::-1]) & 1
+        szb = (0.5 * (n - 2 * bits.sum(axis=1))).astype(float)
+        comm = hb * szb[None, :] - szb[:, None] * hb
+        if np.abs(comm).max() > 1e-12 * max(1.0, np.abs(hb).max()):
+            spins = grouping.groups[g] + grouping.groups[h]
+            raise ValueError(
+                f"sz={sz!r} needs a Hamiltonian that conserves total S^z, but the terms on spins {list(spins)} "
+                "do not commute with S^z (a transverse field or an anisotropy in the xy plane?); use sz=None "
+                "for the grand-canonical Gibbs state"
+            )
+
+
+def sector_infinite_temperature_mps(grouping: Grouping, n_up: int):
+    r"""The normalized purification :math:`|I_M\rangle` of :math:`P_M/\mathrm{tr}P_M` on a purified grouping.
+
+    Bond index = number of up spins on the supersites to the left (only counts that can still reach
+    ``n_up``); local index of a supersite with spin configuration c is ``c * d + c`` (spins, then ancillas).
+    """
+    import quimb.tensor as qtn
+    from math import comb
+
+    if not grouping.purified:
+        raise ValueError("sector_infinite_temperature_mps needs a purified grouping (group_chain(..., purified=True))")
+    L, n = grouping.L, grouping.n
+    sizes = [len(gr) for gr in grouping.groups]
+    # feasible up-counts on every bond: after supersites 0..g
+    done = np.cumsum(sizes)
+    allowed = [list(range(max(0, n_up - (L - done[g])), min(n_up, done[g]) + 1)) for g in range(n - 1)]
+    arrays = []
+    for g in range(n):
+        d = 2 ** sizes[g]
+        ups = [sizes[g] - bin(c).count("1") for c in range(d)]  # bit 1 = down
+        left = [0] if g == 0 else allowed[g - 1]
+        right = [n_up] if g == n - 1 else allowed[g]
+        A = np.zeros((len(left), len(right), d * d))
+        ridx = {r: j for j, r in enumerate(right)}
+        for i, lcount in enumerate(left):
+            for c in range(d):
+                j = ridx.get(lcount + ups[c])
+                if j is not None:
+                    A[i, j, c * d + c] = 1.0
+        if g == 0:
+            A = A[0]
+        elif g == n - 1:
+            A = A[:, 0]
+        arrays.append(A)
+    psi = qtn.MatrixProductState(arrays, shape="lrp")
+    psi /= np.sqrt(comb(L, n_up))  # the C(L, n_up) configurations are orthonormal
+    return psi
+
+
+def _purified_run(chain, grouping, betas, obs, *, max_bond, cutoff, dtau, order, progress, desc, n_up=None):
+    from math import comb, log
+
+    if n_up is None:
+        d = [grouping.spin_dim(g) for g in range(grouping.n)]
+        psi0 = product_mps([np.eye(k).reshape(-1) for k in d])
+        log_dim = grouping.L * np.log(2.0)
+    else:
+        psi0 = sector_infinite_temperature_mps(grouping, n_up)
+        log_dim = log(comb(grouping.L, n_up))
     ev = Evolver(psi0, grouping, max_bond=max_bond, cutoff=cutoff, imag=True)
     n = betas.size
     out = dict(energy=np.empty(n), eps=np.empty(n), logz=np.empty(n), disc=np.empty(n),
@@ -131,7 +210,7 @@ def _purified_run(chain, grouping, betas, obs, *, max_bond, cutoff, dtau, order,
             be = ev.bond_energies()
             out["energy"][i] = be.sum()
             out["eps"][i] = _bulk_per_site(grouping, be)
-            out["logz"][i] = grouping.L * np.log(2.0) + 2 * ev.log_norm
+            out["logz"][i] = log_dim + 2 * ev.log_norm
             out["disc"][i] = ev.discarded
             out["bond"][i] = ev.psi.max_bond()
             cache = {}
@@ -152,6 +231,7 @@ def thermal_state(
     order: int = 4,
     tol: float = 1e-6,
     error_run: str | None = "bond",
+    sz=None,
     progress: bool | None = None,
 ) -> ThermalResult:
     r"""Gibbs-state expectation values :math:`\mathrm{tr}(O e^{-\beta H})/Z` at every beta, by purification.
@@ -174,49 +254,41 @@ def thermal_state(
         Accepted accumulated discarded weight; above it a warning gives the weight reached.
     error_run : {"bond", "dt", None}
         Reference run for the error estimates (half the bond dimension, twice ``dtau``, or none).
+    sz : int or half-integer, optional
+        Canonical ensemble at fixed total magnetization :math:`S^z = \sum_j \sigma^z_j/2 = ` ``sz``
+        (:math:`\mathrm{tr}(P_{sz} O e^{-\beta H})/Z_{sz}`, the ensemble of ``dm.diagonalize(chain,
+        sector=dict(sz=...))``); the chain must conserve :math:`S^z`. Default None: all sectors.
     progress : bool, optional
         Progress bar over the betas.
 
     Returns
     -------
     ThermalResult
+        ``params["sz"]`` records the sector.
     """
     if not isinstance(chain, SpinChain):
         raise TypeError(f"chain must be a SpinChain (dm.xxz, dm.tfim, ...), got {type(chain).__name__}")
     b = _check_betas(betas)
-    max_bond = _check_int("max_bond", max_bond)
-    cutoff = _checks.check_positive("cutoff", cutoff, allow_zero=True)
-    dtau = _checks.check_positive("dtau", dtau)
-    tol = _checks.check_positive("tol", tol)
-    if order not in (1, 2, 4):
-        raise ValueError(f"order must be 1, 2 or 4, got {order!r}")
-    _checks.check_choice("error_run", error_run, ("bond", "dt", None))
+    max_bond, cutoff, dtau, tol = _check_run_options(max_bond, cutoff, "dtau", dtau, tol, order, error_run)
     obs = _observables(observables, chain.L) if (observables is not None and len(observables)) else {}
     grouping = group_chain(chain, purified=True)
-    opts = dict(max_bond=max_bond, cutoff=cutoff, dtau=dtau, order=order)
+    n_up = None
+    if sz is not None:
+        n_up = chain.L - _check_sz(chain.L, sz)
+        _check_conserves_sz(grouping, sz)
+    opts = dict(max_bond=max_bond, cutoff=cutoff, dtau=dtau, order=order, n_up=n_up)
     r = _purified_run(chain, grouping, b, obs, progress=progress, desc="tn.thermal_state", **opts)
     nan = np.full(b.size, np.nan)
     e_err, eps_err, v_err = nan, nan.copy(), {k: nan.copy() for k in obs}
     if error_run is not None:
-        ref = dict(opts)
-        if error_run == "bond":
-            ref["max_bond"] = max(1, max_bond // 2)
-        else:
-            ref["dtau"] = 2 * dtau
+        ref = _reference_options(opts, error_run, "dtau")
         rr = _purified_run(chain, grouping, b, obs, progress=progress, desc="tn.thermal_state (error run)", **ref)
         e_err = np.abs(r["energy"] - rr["energy"])
         eps_err = np.abs(r["eps"] - rr["eps"])
         v_err = {k: np.abs(r["vals"][k] - rr["vals"][k]) for k in obs}
-    ok = bool(r["disc"][-1] <= tol)
-    if not ok:
-        warnings.warn(
-            f"tn.thermal_state: accumulated discarded weight {r['disc'][-1]:.3g} exceeds tol={tol:g} "
-            f"(max_bond={max_bond}, cutoff={cutoff:g}); values beyond beta ~ {b[np.argmax(r['disc'] > tol)]:.3g} "
-            "are not converged: raise max_bond",
-            stacklevel=2,
-        )
+    ok = _check_truncation("tn.thermal_state", r["disc"], tol, b, "beta", max_bond, cutoff, "", "raise max_bond")
     params = dict(chain=chain.params, model=chain.name, max_bond=max_bond, cutoff=cutoff, dtau=dtau, order=order,
-                  tol=tol, error_run=error_run, groups=[list(g) for g in grouping.groups])
+                  tol=tol, error_run=error_run, sz=sz, groups=[list(g) for g in grouping.groups])
     return ThermalResult(b, r["energy"], r["eps"], r["vals"], r["logz"], r["disc"], e_err, eps_err, v_err,
                          r["bond"], params, ok)
 
@@ -257,6 +329,7 @@ def thermal_value(
     cutoff: float = 1e-12,
     dtau: float = 0.05,
     thermal: ThermalResult | None = None,
+    sz=None,
     progress: bool | None = None,
 ) -> ThermalValue:
     r"""The thermal value :math:`\langle O\rangle_{\beta^*}` with :math:`\langle H\rangle_{\beta^*} = E`.
@@ -277,6 +350,9 @@ def thermal_value(
         Grid (default ``0, 0.1, ..., 6``). Ignored when ``thermal`` is given.
     thermal : ThermalResult, optional
         Reuse a run that recorded ``observable`` (saves the imaginary-time evolution).
+    sz : int or half-integer, optional
+        The canonical prediction at fixed magnetization (the sector of the initial state, e.g. ``sz=0``
+        for a Neel quench; see :func:`thermal_state`). With ``thermal`` given it must match that run's.
     """
     from scipy.interpolate import PchipInterpolator
 
@@ -287,7 +363,10 @@ def thermal_value(
     if thermal is None:
         grid = np.round(np.arange(0, 6.0 + 1e-9, 0.1), 12) if betas is None else betas
         thermal = thermal_state(chain, grid, observables=[observable], max_bond=max_bond, cutoff=cutoff,
-                                dtau=dtau, progress=progress)
+                                dtau=dtau, sz=sz, progress=progress)
+    elif thermal.params.get("sz") != sz:
+        raise ValueError(f"thermal run was made with sz={thermal.params.get('sz')!r} but sz={sz!r} was asked; "
+                         "pass the same sz (or leave thermal=None to run it)")
     elif observable not in thermal.values:
         raise ValueError(f"thermal run has no values for {observable!r} (it has {sorted(thermal.values)}); "
                          f"run thermal_state(..., observables=[{observable!r}])")
