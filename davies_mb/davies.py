@@ -48,7 +48,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from . import _checks
-from . import _davies_core
+from . import _davies_core, _davies_sparse
 from ._davies_core import _CHUNK, _Core
 from .baths import Bath
 from .spectrum import Spectrum, group_levels
@@ -128,12 +128,17 @@ class ModeExpansion:
         :math:`\kappa_m` at :math:`\lambda = 1` (complex).
     hermitian : bool
         True when every observable and the initial state are Hermitian: the values are then real.
+    krylov : tuple of KrylovBlock
+        Invariant pieces of the :math:`\nu = 0` block too large for a dense eigen-decomposition (massively
+        degenerate spectra): their contribution is added by exact propagation (``expm_multiply``) at each
+        :meth:`evaluate`, see ``davies_mb._davies_sparse.KrylovBlock``. Empty in the usual case.
     """
 
     amplitudes: np.ndarray
     frequencies: np.ndarray
     rates: np.ndarray
     hermitian: bool
+    krylov: tuple = ()
 
     def evaluate(self, times, strength: float) -> np.ndarray:
         """The expectation values at ``times`` for coupling ``strength``: shape ``(n_ops, len(times))``."""
@@ -145,6 +150,8 @@ class ModeExpansion:
         for m0 in range(0, z.size, step):
             sl = slice(m0, min(z.size, m0 + step))
             out += self.amplitudes[:, sl] @ np.exp(np.outer(z[sl], t))
+        for piece in self.krylov:  # invariant pieces of the nu = 0 block too large for modes: propagated
+            out += piece.values(t, lam2)
         return out.real if self.hermitian else out
 
 
@@ -807,16 +814,15 @@ class DaviesGenerator:
         s = c.scale
         amps, freqs, rates = [], [], []
         # nu = 0 block: y = Q0 exp(lam^2 mu0 t) c0 in the symmetric frame, X = s_i s_j y
-        mu0, Q0, Q0i = self._w0_eigs()
         ss0 = s[c.I0] * s[c.J0]
         y0 = X0[c.I0, c.J0] / ss0
-        c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
         o0 = np.stack([O[c.J0, c.I0] for O in Oe]) * ss0[None, :]
-        amps.append((o0 @ Q0) * c0[None, :])
+        a0, mu0, krylov = self._w0_expansion(y0, o0)
+        amps.append(a0)
         freqs.append(np.zeros(mu0.size))
         rates.append(mu0.astype(complex))
         if commuting:
-            return ModeExpansion(amps[0], freqs[0], rates[0], herm)
+            return ModeExpansion(amps[0], freqs[0], rates[0], herm, krylov)
         # coherences of non-degenerate level pairs: closed form
         a, b, nu = c.single_nondeg()
         if a.size:
@@ -827,8 +833,14 @@ class DaviesGenerator:
             amps += [w1, w2]
             freqs += [nu, -nu]
             rates += [kappa, kappa.conj()]
-        # classes with degenerate levels or degenerate Bohr frequencies: their small blocks
-        for I, J, nub, m, Q, Qi, _ in c.small_blocks():
+        # classes with degenerate levels or degenerate Bohr frequencies: their small blocks, only those that
+        # both rho0 and an operator touch (the others contribute exact zeros)
+        def touched(I, J):
+            up = np.any(X0[I, J] != 0, axis=1) & np.any([np.any(O[J, I] != 0, axis=1) for O in Oe], axis=0)
+            lo = np.any(X0[J, I] != 0, axis=1) & np.any([np.any(O[I, J] != 0, axis=1) for O in Oe], axis=0)
+            return up | lo
+
+        for I, J, nub, m, Q, Qi, _ in c.small_blocks(select=touched):
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             ss = s[I] * s[J]
             cu = np.einsum("pij,pj->pi", Qinv, X0[I, J] / ss)
@@ -842,7 +854,46 @@ class DaviesGenerator:
             rates += [m.astype(complex).ravel(), m.astype(complex).conj().ravel()]
         amps = np.concatenate(amps, axis=1)
         keep = np.any(amps != 0, axis=0)  # exact zeros only (e.g. symmetry sectors rho0 does not touch)
-        return ModeExpansion(amps[:, keep], np.concatenate(freqs)[keep], np.concatenate(rates)[keep], herm)
+        return ModeExpansion(amps[:, keep], np.concatenate(freqs)[keep], np.concatenate(rates)[keep], herm,
+                             krylov)
+
+    def _w0_expansion(self, y0, o0):
+        r"""Modes of the nu = 0 block for the initial vector ``y0`` and observable rows ``o0`` (symmetric frame).
+
+        Returns ``(amplitudes (n_ops, modes), mu (modes,), krylov pieces)``. A small block (or one already
+        decomposed) gets one dense eigen-decomposition. A large one is split into its invariant pieces
+        (connected components of its sparsity graph, or of the level transition graph when it is not
+        sparse); only the pieces that both ``y0`` and an observable touch are used (the others contribute
+        exactly zero), each by a dense eigen-decomposition up to ``_DENSE_COMPONENT`` elements, else by exact
+        propagation (:class:`~davies_mb._davies_sparse.KrylovBlock`).
+        """
+        c = self._core
+        D0 = c.I0.size
+        if c._w0 is not None or D0 <= _davies_core._DENSE_W0:
+            mu0, Q0, Q0i = self._w0_eigs()
+            c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
+            return (o0 @ Q0) * c0[None, :], mu0, ()
+        ncomp, comp_of, _ = c.w0_pieces()
+        hit_y = np.bincount(comp_of, weights=(y0 != 0).astype(float), minlength=ncomp) > 0
+        hit_o = np.bincount(comp_of, weights=np.any(o0 != 0, axis=0).astype(float), minlength=ncomp) > 0
+        order = np.argsort(comp_of, kind="stable")
+        bounds = np.searchsorted(comp_of[order], np.arange(ncomp + 1))
+        amps, mus, krylov = [np.zeros((o0.shape[0], 0), dtype=complex)], [np.zeros(0)], []
+        for k in np.flatnonzero(hit_y & hit_o):
+            sel = np.sort(order[bounds[k]:bounds[k + 1]])
+            if sel.size <= _davies_core._DENSE_COMPONENT:
+                Mc = c.w0_piece(sel, dense=True)
+                if c.hermitian:
+                    mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
+                    cc = Q.conj().T @ y0[sel]
+                else:
+                    mu, Q = sla.eig(Mc, check_finite=False)
+                    cc = np.linalg.solve(Q, y0[sel])
+                amps.append((o0[:, sel] @ Q) * cc[None, :])
+                mus.append(mu)
+            else:
+                krylov.append(_davies_sparse.KrylovBlock(c.w0_piece(sel, dense=False), y0[sel], o0[:, sel]))
+        return np.concatenate(amps, axis=1), np.concatenate(mus), tuple(krylov)
 
     def _check_commuting(self, Oe):
         c = self._core
