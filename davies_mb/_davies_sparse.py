@@ -55,7 +55,7 @@ def _csc(X):
 
 
 def _pair_entries(core, A, B, R, I, J):
-    """(row positions, column positions, values) of the map :math:`X \mapsto A X B^\dagger` on the nu = 0 set.
+    r"""(row positions, column positions, values) of the map :math:`X \mapsto A X B^\dagger` on the nu = 0 set.
 
     Column ``q = (i, j)``; rows ``(k, l)`` with ``A_ki != 0``, ``B_lj != 0`` and ``k``, ``l`` in one level;
     value ``R[lev k, lev i] A_ki conj(B_lj)`` (``R = None``: weight 1). ``A`` or ``B`` None is the identity.
@@ -134,7 +134,10 @@ def w0_sparse(core, physical: bool = False):
 
 def components(M) -> tuple[int, np.ndarray]:
     """Connected components of the sparsity graph of ``M`` (undirected): each is an invariant subspace."""
-    return connected_components(M, directed=True, connection="weak")
+    M = sp.csr_array(M)
+    # the stored structure only (a purely imaginary entry is an edge too; never cast values)
+    pattern = sp.csr_array((np.ones(M.indices.size), M.indices, M.indptr), shape=M.shape)
+    return connected_components(pattern, directed=True, connection="weak")
 
 
 @dataclasses.dataclass(frozen=True)
