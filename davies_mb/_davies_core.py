@@ -385,8 +385,7 @@ class _Core:
             for cidx in range(ncomp):
                 sel = np.sort(order_c[bounds[cidx]:bounds[cidx + 1]])
                 if sel.size <= _DENSE_COMPONENT:
-                    Mc = self._sub(M, sel, dense=True)
-                    mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
+                    mu, Q, _ = self.piece_eig(sel, lambda M=M, sel=sel: self._sub(M, sel, dense=True))
                     zero = np.abs(mu) <= zero_tol
                     ker, order = Q[:, zero], np.argsort(-mu)
                     order = order[~zero[order]][:k]
@@ -471,6 +470,28 @@ class _Core:
                 comp_of = labels[self.li[self.I0]]
             self._pieces = (ncomp, comp_of, S)
         return self._pieces
+
+    def piece_eig(self, sel, build):
+        """Eigen-decomposition ``(mu, Q, Qinv)`` of the nu = 0 block on the invariant piece ``sel`` (symmetric
+        frame), ``build()`` giving its dense matrix. Cached per piece, so that the slow modes (gap, kernel) and
+        the mode expansions share one ``eigh``; a piece that is the whole block becomes :meth:`w0`."""
+        if self._w0 is not None and sel.size == self.I0.size:
+            return self._w0
+        cache = self.__dict__.setdefault("_piece_eigs", {})
+        key = np.asarray(sel, dtype=np.int64).tobytes()
+        if key not in cache:
+            Mc = build()
+            if self.hermitian:
+                mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
+                out = (mu, Q, None)
+            else:
+                mu, Q = sla.eig(Mc, check_finite=False)
+                out = (mu, Q, np.linalg.inv(Q))
+            if sel.size == self.I0.size:
+                self._w0 = out  # the whole block: the same decomposition as w0()
+                return out
+            cache[key] = out
+        return cache[key]
 
     def w0_piece(self, sel, dense: bool):
         """The nu = 0 block (symmetric frame, lambda = 1) on the elements ``sel`` of one invariant piece."""

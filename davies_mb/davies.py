@@ -882,13 +882,8 @@ class DaviesGenerator:
         for k in np.flatnonzero(hit_y & hit_o):
             sel = np.sort(order[bounds[k]:bounds[k + 1]])
             if sel.size <= _davies_core._DENSE_COMPONENT:
-                Mc = c.w0_piece(sel, dense=True)
-                if c.hermitian:
-                    mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
-                    cc = Q.conj().T @ y0[sel]
-                else:
-                    mu, Q = sla.eig(Mc, check_finite=False)
-                    cc = np.linalg.solve(Q, y0[sel])
+                mu, Q, Qi = c.piece_eig(sel, lambda sel=sel: c.w0_piece(sel, dense=True))
+                cc = Q.conj().T @ y0[sel] if Qi is None else Qi @ y0[sel]
                 amps.append((o0[:, sel] @ Q) * cc[None, :])
                 mus.append(mu)
             else:

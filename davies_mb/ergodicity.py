@@ -386,9 +386,32 @@ def _make_generator(method, spec, couplings, bath, lamb_shift):
 def _distance_at(gen, X0, T, t, rotating):
     if rotating:  # Davies, interaction picture: the same trace distance (covariance), real arithmetic
         X = next(gen._evolve_eig(X0, np.array([t]), rotating=True))
-        D = X - T
-    else:
-        D = gen.evolve(X0, [t])[0] - T
+        return _trace_norm_levels(gen._core, X - T)
+    D = gen.evolve(X0, [t])[0] - T
+    return _trace_norm(D)
+
+
+def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
+    r"""Half the trace norm of a Hermitian eigenbasis matrix ``D``, from its level blocks when that is exact
+    to ``rel``.
+
+    Pinching to the energy levels (``D_0``: the blocks inside degenerate levels) never increases the trace
+    norm, and the rest ``C = D - D_0`` adds at most :math:`\|C\|_1 \le \sqrt{n}\|C\|_F`:
+    :math:`\|D_0\|_1 \le \|D\|_1 \le \|D_0\|_1 + \sqrt{n}\|C\|_F`. Late in a Davies evolution the coherences
+    between levels have decayed (their rates are not the slow ones), so the bound is usually below ``rel``
+    times the value and the O(n^2) level-block norm is returned; otherwise one ``eigvalsh`` of ``D``.
+    """
+    D = 0.5 * (D + D.conj().T)
+    v = D[c.I0, c.J0]
+    off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
+    d0 = 0.0
+    for g, (levs, _) in c.members.items():
+        B = v[off[levs][:, None] + np.arange(g * g)[None, :]].reshape(-1, g, g)
+        d0 += float(np.sum(np.abs(B[:, 0, 0] if g == 1 else np.linalg.eigvalsh(B))))
+    frob2 = float(np.sum(np.abs(D) ** 2)) - float(np.sum(np.abs(v) ** 2))
+    bound = np.sqrt(c.n * max(frob2, 0.0))
+    if bound <= rel * d0:
+        return _checked_distance(0.5 * d0)
     return _trace_norm(D)
 
 
@@ -604,7 +627,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             # the observable never leaves its final value (e.g. total S^z from an S^z = 0 state): no time scale
             del t_fit[name], t_err[name]
             message += f" {name}: stays at its final value (nothing to fit)."
-    regime = _secular_check(spec, couplings, bath, lams)
+    # the Davies generator already holds the couplings in the eigenbasis: no second basis change
+    regime = _secular_check(gen1, None, None, lams) if method == "davies" else _secular_check(spec, couplings, bath, lams)
     fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
     for name in t_fit:
         fits[f"fit:{name}"] = fit_power_law(lams, t_fit[name])
@@ -620,10 +644,11 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
 
 
 def _secular_check(spec, couplings, bath, lams):
-    """The estimated secular regime (dm.secular_regime); warns for the strengths outside it."""
+    """The estimated secular regime (dm.secular_regime of a spectrum and couplings, or of a generator with
+    ``couplings = bath = None``); warns for the strengths outside it."""
     from .validity import secular_regime
 
-    regime = secular_regime(spec, couplings, bath)
+    regime = secular_regime(spec) if couplings is None else secular_regime(spec, couplings, bath)
     outside = lams[~regime.inside(lams)]
     if outside.size:
         _checks.warn(f"{outside.size} of {lams.size} strengths (from {outside.min():g}) lie outside the estimated "
@@ -806,7 +831,7 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     # the bath time: the last time |<O> - O_G| exceeds |O_DE - O_G|/e (dephasing oscillations may cross the
     # Gibbs value early; what matters is when the observable settles near it for good)
     t_bath = np.array([_last_above(times, np.abs(d - og), abs(ode - og) / np.e) for d in dav])
-    regime = _secular_check(spec, couplings, bath, lams)
+    regime = _secular_check(gen1, None, None, lams)  # the generator holds the couplings in the eigenbasis
     params = dict(strengths=lams, initial=initial if isinstance(initial, str) else "array", n_times=n_times,
                   beta=gen1.beta, chain=(dict(name=chain.name, L=chain.L, bc=chain.bc, params=chain.params)
                                          if chain else None))
