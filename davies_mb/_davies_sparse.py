@@ -181,3 +181,4 @@ class KrylovBlock:
                 tprev = t[idx]
             out[:, idx] = self.weights @ y
         return out
+

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 import scipy.stats as st
 
 from . import _checks
-from .davies import DaviesGenerator, _as_list
+from .davies import DaviesGenerator, _as_list, op_in_eigenbasis
 from .dynamics import diagonal_ensemble, log_times, trace_distance, unitary_expect
 from .models import SpinChain
 from .spectrum import Spectrum, diagonalize
@@ -329,7 +329,7 @@ def _spectrum_of(system, sector=None) -> tuple[Spectrum, SpinChain | None]:
     raise TypeError(f"system must be a SpinChain (dm.xxz, ...) or a Spectrum, got {type(system).__name__}")
 
 
-def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
+def _initial_density(initial, spec: Spectrum, chain, vector_ok: bool = False) -> np.ndarray:
     if isinstance(initial, str):
         if chain is None:
             raise ValueError("a named initial state needs a SpinChain; pass a state vector or density matrix")
@@ -338,9 +338,9 @@ def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
         return sp.csr_array(([1.0], ([i], [i])), shape=(d, d))
     # finite, right shape, normalized or Hermitian with unit trace, positive (the shared validator)
     st = _checks.check_density_matrix("initial", initial, spec.dim)
-    if st.ndim == 1:
+    if st.ndim == 1 and not vector_ok:
         return np.outer(st, st.conj())
-    return st
+    return st  # a state vector stays one (the Davies paths take vectors: no d x d matrix)
 
 
 def _default_observables(spec: Spectrum, chain, couplings) -> dict:
@@ -477,10 +477,12 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
 
     Parameters
     ----------
-    system : SpinChain or Spectrum
-        The chain (diagonalized once, by S^z blocks where it conserves S^z) or its spectrum.
+    system : SpinChain, Spectrum or DaviesGenerator
+        The chain (diagonalized once, by S^z blocks where it conserves S^z) or its spectrum; or a Davies
+        generator already built (then ``couplings = bath = None``): the scan reuses its eigen-data (gap,
+        kernel, slow modes) instead of building a second generator.
     couplings, bath
-        As for :class:`~davies_mb.DaviesGenerator`.
+        As for :class:`~davies_mb.DaviesGenerator` (None with a generator).
     strengths : sequence of float
         The couplings :math:`\lambda > 0`.
     initial : str or array
@@ -511,9 +513,19 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
     if not (0 < _checks.check_positive("epsilon", epsilon) < 1):
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
-    spec, chain = _spectrum_of(system, sector)
-    rho0 = _initial_density(initial, spec, chain)
-    gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
+    if isinstance(system, DaviesGenerator):
+        if couplings is not None or bath is not None or method != "davies" or sector is not None:
+            raise ValueError("teq_scan(generator, None, None, strengths): a DaviesGenerator brings its spectrum, "
+                             "couplings and baths; pass couplings=None, bath=None, method='davies' and no sector")
+        gen1 = system.with_strength(1.0)  # shares the generator's eigen-data (gap, kernel) already computed
+        spec, chain = system.spectrum, None
+        bath = gen1.baths
+        lamb_shift = gen1._core.lamb_shift
+        couplings = []
+    else:
+        spec, chain = _spectrum_of(system, sector)
+        gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
+    rho0 = _initial_density(initial, spec, chain, vector_ok=method == "davies")
     betas = {b.beta for b in _as_list(bath)}
     beta = betas.pop() if len(betas) == 1 else None  # several temperatures: no Gibbs state to compare with
     if method in ("redfield", "ule"):
@@ -552,7 +564,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         tau_eps = (_distance_crossing(gen1, rho0, X_inf, epsilon, 1.0 / gap1, target_basis="eigen")
                    if gap1 > 0 else np.inf)
         dg = _trace_norm(X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None else np.nan  # NESS: no Gibbs
-        finals_e = {name: float(np.real(np.sum(spec.to_eigenbasis(op).T * X_inf))) for name, op in zip(names, ops)}
+        finals_e = {name: float(np.real(np.sum(op_in_eigenbasis(spec, op, name).T * X_inf)))
+                    for name, op in zip(names, ops)}
         for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
             g = gen1.with_strength(lam)
             gap = g.gap()
