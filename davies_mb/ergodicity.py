@@ -369,6 +369,9 @@ def _default_observables(spec: Spectrum, chain, couplings) -> dict:
     return obs
 
 
+_SECULAR_MAX_N = 2000  # teq_scan estimates the secular regime by default up to this many eigenstates
+
+
 def _make_generator(method, spec, couplings, bath, lamb_shift):
     if method == "davies":
         return DaviesGenerator(spec, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
@@ -444,30 +447,45 @@ def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="com
     lt = np.log(t_guess * max(np.log(1 / epsilon), 1.0))
     f = logd(lt)
     lo = hi = None
+    margin = 1e-3
+    path = [(np.exp(lt), f)]
     for _ in range(60):
         if f > 0:
             lo = lt
-            if hi is not None:
-                break
-            # the exponential model puts the crossing at t + f t_guess; step at least e^0.25, at most e^3
-            lt = lt + min(max(np.log1p(f * t_guess / np.exp(lt)), 0.25), 3.0)
         else:
             hi = lt
-            if lo is not None:
-                break
-            lt = lt - 1.0
-            if lt < np.log(1e-6 * t_guess):
-                return float(np.exp(hi))  # already below epsilon at (almost) t = 0
+        if lo is not None and hi is not None:
+            break
+        if f <= 0 and lt < np.log(1e-6 * t_guess):
+            return float(np.exp(hi))  # already below epsilon at (almost) t = 0
+        # Newton on ln d(t) - ln eps with the slope of the exponential model -1/t_guess, then the measured secant
+        # (ln d is not linear in t before the slowest mode dominates): step to the predicted crossing and a
+        # relative margin beyond, so that the next point lands just across it and brentq starts from a narrow
+        # bracket (each evaluation is an eigvalsh of the whole state); at most e^3 per step
+        t = np.exp(lt)
+        slope = -1.0 / t_guess  # d ln d / dt of the model; after two points, the measured secant
+        if len(path) > 1 and path[-2][1] != f:
+            (t0_, f0_) = path[-2]
+            sec = (f - f0_) / (t - t0_)
+            if sec < 0:
+                slope = sec
+        t_new = t - f / slope * (1.0 + margin) + np.sign(f) * margin * t
+        lt = lt + float(np.clip(np.log(max(t_new, t * np.exp(-3.0))) - lt, -3.0, 3.0))
         f = logd(lt)
+        path.append((np.exp(lt), f))
     if lo is None or hi is None:
         return float("inf")
-    return float(np.exp(so.brentq(logd, lo, hi, xtol=1e-7)))
+    # in t, not ln t: ln d is close to linear in t once the slow modes dominate, so Brent converges in a few
+    # steps (same relative accuracy, 1e-7, as before)
+    t_lo, t_hi = float(np.exp(lo)), float(np.exp(hi))
+    return float(so.brentq(lambda t: logd(np.log(t)) if t not in (t_lo, t_hi) else logd(lo if t == t_lo else hi),
+                           t_lo, t_hi, xtol=1e-7 * min(t_lo, t_hi)))
 
 
 def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str = "davies",
              observables: Mapping | None = None, epsilon: float = 1e-3, n_times: int = 200,
              t_max_factor: float = 30.0, sector: dict | None = None, lamb_shift: bool = False,
-             progress: bool | None = None) -> ScanResult:
+             progress: bool | None = None, secular_check: bool | None = None) -> ScanResult:
     r"""Relaxation time :math:`t_{eq}` versus coupling :math:`\lambda`, with power-law fits.
 
     One diagonalization and one generator (built at :math:`\lambda = 1`) serve the whole scan; each
@@ -499,6 +517,12 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         imaginary and vanishes in every real state, so it carries no time scale from a real initial state).
     epsilon : float
         Threshold of the trace-distance time.
+    secular_check : bool or None
+        Estimate the secular regime (:func:`davies_mb.secular_regime`: ``secular_strength`` and
+        ``in_secular_regime`` of the result, with a warning for strengths outside it). ``None`` (default):
+        only up to ``n = 2000`` eigenstates, since the estimate costs :math:`O(n^2)` per point of its
+        121-point strength grid (at L = 16 in the S^z = 0 sector longer than the whole scan); the message
+        says when it was skipped.
 
     Returns
     -------
@@ -640,8 +664,17 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             # the observable never leaves its final value (e.g. total S^z from an S^z = 0 state): no time scale
             del t_fit[name], t_err[name]
             message += f" {name}: stays at its final value (nothing to fit)."
-    # the Davies generator already holds the couplings in the eigenbasis: no second basis change
-    regime = _secular_check(gen1, None, None, lams) if method == "davies" else _secular_check(spec, couplings, bath, lams)
+    if secular_check is None:
+        secular_check = spec.n <= _SECULAR_MAX_N
+    if secular_check:
+        # the Davies generator already holds the couplings in the eigenbasis: no second basis change
+        regime = (_secular_check(gen1, None, None, lams) if method == "davies"
+                  else _secular_check(spec, couplings, bath, lams))
+        sec_strength, sec_inside = regime.strength_max, regime.inside(lams)
+    else:
+        sec_strength, sec_inside = float("nan"), None
+        message += (f" Secular-regime estimate skipped (n = {spec.n} > {_SECULAR_MAX_N}; pass secular_check=True "
+                    "or call dm.secular_regime(generator)).")
     fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
     for name in t_fit:
         fits[f"fit:{name}"] = fit_power_law(lams, t_fit[name])
@@ -653,7 +686,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                       final_distance_to_gibbs=dist_g, stationary_states=kmax, thermalizes=thermal,
                       message=message, times=times, trajectories=traj, final_values=finals, method=method,
                       epsilon=float(epsilon), params=params, steady_state=steady, heat_currents=currents,
-                      secular_strength=regime.strength_max, in_secular_regime=regime.inside(lams))
+                      secular_strength=sec_strength, in_secular_regime=sec_inside)
 
 
 def _secular_check(spec, couplings, bath, lams):
