@@ -803,7 +803,7 @@ class DaviesGenerator:
                 continue
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             small_c.append((np.einsum("pij,pj->pi", Qinv, Y0[I, J]), np.einsum("pij,pj->pi", Qinv.conj(), Y0[J, I])))
-        s = np.outer(c.scale, c.scale) if c.modal else None
+        s = c.scale if (c.modal and np.any(c.scale != 1.0)) else None
         real = (rotating and c.real and not c.lamb_shift and c.hermitian and np.isrealobj(X0)
                 and all(Q is None or np.isrealobj(Q) for (_, _, _, _, Q, _, _) in small) and w0_real)
         for t, yw in zip(times, w0_iter):
@@ -829,7 +829,10 @@ class DaviesGenerator:
                     e = e.real
                 Y[I, J] = np.einsum("pij,pj->pi", Q, e * cu)
                 Y[J, I] = np.einsum("pij,pj->pi", Q.conj(), e.conj() * cl)
-            yield Y * s if s is not None else Y
+            if s is not None:  # X = s_i s_j Y, in place (no n x n temporaries)
+                Y *= s[:, None]
+                Y *= s[None, :]
+            yield Y
 
     def evolve(self, rho0, times) -> np.ndarray:
         r""":math:`\rho(t) = e^{t\mathcal{L}}\rho_0` at each of ``times``; shape ``(len(times), d, d)``.

@@ -404,7 +404,8 @@ def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
     between levels have decayed (their rates are not the slow ones), so the bound is usually below ``rel``
     times the value and the O(n^2) level-block norm is returned; otherwise one ``eigvalsh`` of ``D``.
     """
-    D = 0.5 * (D + D.conj().T)
+    D = np.add(D, D.conj().T)  # one new array (the caller's D is a temporary of its own)
+    D *= 0.5
     v = D[c.I0, c.J0]
     off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
     d0 = 0.0
@@ -415,7 +416,7 @@ def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
     bound = np.sqrt(c.n * max(frob2, 0.0))
     if bound <= rel * d0:
         return _checked_distance(0.5 * d0)
-    return _trace_norm(D)
+    return _checked_distance(0.5 * float(np.sum(np.abs(sla.eigvalsh(D, overwrite_a=True, check_finite=False)))))
 
 
 def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational") -> float:
