@@ -439,6 +439,8 @@ class _Core:
     def _sub(self, M, sel, dense: bool):
         """The nu = 0 block restricted to the elements ``sel``, from the stored block ``M`` (dense or sparse)
         or, when it is not stored (matrix free), built for them; dense when ``dense`` (else kept sparse)."""
+        if sel.size == self.I0.size and not callable(getattr(M, "matvec", None)):
+            return M.toarray() if (dense and sp.issparse(M)) else M  # the whole block (no copy of a dense one)
         if sp.issparse(M):
             sub = M[sel][:, sel]
             return sub.toarray() if dense else sub.tocsr()
