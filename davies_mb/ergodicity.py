@@ -394,6 +394,20 @@ def _distance_at(gen, X0, T, t, rotating):
     return _trace_norm(D)
 
 
+def _pinched_distance(c, D, v=None) -> float:
+    r"""Half the trace norm of the level blocks of the eigenbasis matrix ``D`` (its pinching to the energy
+    levels; ``v`` its nu = 0 elements if already extracted): a lower bound of half :math:`\|D\|_1`, O(n^2)."""
+    if v is None:
+        v = D[c.I0, c.J0]
+        v = 0.5 * (v + np.conj(v[c.tpos]))
+    off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
+    d0 = 0.0
+    for g, (levs, _) in c.members.items():
+        B = v[off[levs][:, None] + np.arange(g * g)[None, :]].reshape(-1, g, g)
+        d0 += float(np.sum(np.abs(B[:, 0, 0] if g == 1 else np.linalg.eigvalsh(B))))
+    return 0.5 * d0
+
+
 def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
     r"""Half the trace norm of a Hermitian eigenbasis matrix ``D``, from its level blocks when that is exact
     to ``rel``.
@@ -407,11 +421,7 @@ def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
     D = np.add(D, D.conj().T)  # one new array (the caller's D is a temporary of its own)
     D *= 0.5
     v = D[c.I0, c.J0]
-    off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
-    d0 = 0.0
-    for g, (levs, _) in c.members.items():
-        B = v[off[levs][:, None] + np.arange(g * g)[None, :]].reshape(-1, g, g)
-        d0 += float(np.sum(np.abs(B[:, 0, 0] if g == 1 else np.linalg.eigvalsh(B))))
+    d0 = 2.0 * _pinched_distance(c, None, v)
     frob2 = float(np.sum(np.abs(D) ** 2)) - float(np.sum(np.abs(v) ** 2))
     bound = np.sqrt(c.n * max(frob2, 0.0))
     if bound <= rel * d0:
@@ -419,12 +429,54 @@ def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
     return _checked_distance(0.5 * float(np.sum(np.abs(sla.eigvalsh(D, overwrite_a=True, check_finite=False)))))
 
 
+def _decreasing_root(fun, lt, t_guess, xtol_rel):
+    r"""Time where the decreasing function ``fun(ln t)`` (``ln d - ln eps``) crosses zero, from ``t = e^lt``.
+
+    Bracket by Newton steps on :math:`\ln d(t)` (slope of the exponential model :math:`-1/t_{guess}`, then the
+    measured secant: :math:`\ln d` is not linear in t before the slowest mode dominates), each stepping a
+    relative margin beyond the predicted crossing so that the next point lands just across it (at most
+    :math:`e^3` per step); then ``brentq`` in t (close to linear there) to ``xtol_rel``. ``inf`` when no
+    bracket is found.
+    """
+    f = fun(lt)
+    lo = hi = None
+    margin = 1e-3
+    path = [(np.exp(lt), f)]
+    for _ in range(60):
+        if f > 0:
+            lo = lt
+        else:
+            hi = lt
+        if lo is not None and hi is not None:
+            break
+        if f <= 0 and lt < np.log(1e-6 * t_guess):
+            return float(np.exp(hi))  # already below epsilon at (almost) t = 0
+        t = np.exp(lt)
+        slope = -1.0 / t_guess
+        if len(path) > 1 and path[-2][1] != f:
+            (t0_, f0_) = path[-2]
+            sec = (f - f0_) / (t - t0_)
+            if sec < 0:
+                slope = sec
+        t_new = t - f / slope * (1.0 + margin) + np.sign(f) * margin * t
+        lt = lt + float(np.clip(np.log(max(t_new, t * np.exp(-3.0))) - lt, -3.0, 3.0))
+        f = fun(lt)
+        path.append((np.exp(lt), f))
+    if lo is None or hi is None:
+        return float("inf")
+    t_lo, t_hi = float(np.exp(lo)), float(np.exp(hi))
+    return float(so.brentq(lambda t: fun(np.log(t)) if t not in (t_lo, t_hi) else fun(lo if t == t_lo else hi),
+                           t_lo, t_hi, xtol=xtol_rel * min(t_lo, t_hi)))
+
+
 def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational") -> float:
-    r"""The time the trace distance to ``target`` falls to ``epsilon``.
+    r"""The time the trace distance to ``target`` falls to ``epsilon`` (relative accuracy 1e-7).
 
     Under a CPTP semigroup the trace distance to a stationary state never increases, so the crossing is
-    unique: bracket it by stepping with the exponential model :math:`d \approx d_k e^{-(t - t_k)/t_{guess}}`
-    (a few evaluations), then ``brentq`` on :math:`\ln d - \ln\epsilon` in :math:`\ln t`.
+    unique: :func:`_decreasing_root` on :math:`\ln d - \ln\epsilon`. Each exact evaluation is an ``eigvalsh`` of
+    the whole state; for the Davies generator the search starts where the *pinched* distance (the level
+    blocks alone, a lower bound of the distance computed in O(n^2)) crosses ``epsilon``: the exact crossing
+    lies just after it, so a few exact evaluations suffice.
     """
     davies = hasattr(gen, "_evolve_eig")
     if davies:
@@ -446,41 +498,16 @@ def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="com
         return cache[lt]
 
     lt = np.log(t_guess * max(np.log(1 / epsilon), 1.0))
-    f = logd(lt)
-    lo = hi = None
-    margin = 1e-3
-    path = [(np.exp(lt), f)]
-    for _ in range(60):
-        if f > 0:
-            lo = lt
-        else:
-            hi = lt
-        if lo is not None and hi is not None:
-            break
-        if f <= 0 and lt < np.log(1e-6 * t_guess):
-            return float(np.exp(hi))  # already below epsilon at (almost) t = 0
-        # Newton on ln d(t) - ln eps with the slope of the exponential model -1/t_guess, then the measured secant
-        # (ln d is not linear in t before the slowest mode dominates): step to the predicted crossing and a
-        # relative margin beyond, so that the next point lands just across it and brentq starts from a narrow
-        # bracket (each evaluation is an eigvalsh of the whole state); at most e^3 per step
-        t = np.exp(lt)
-        slope = -1.0 / t_guess  # d ln d / dt of the model; after two points, the measured secant
-        if len(path) > 1 and path[-2][1] != f:
-            (t0_, f0_) = path[-2]
-            sec = (f - f0_) / (t - t0_)
-            if sec < 0:
-                slope = sec
-        t_new = t - f / slope * (1.0 + margin) + np.sign(f) * margin * t
-        lt = lt + float(np.clip(np.log(max(t_new, t * np.exp(-3.0))) - lt, -3.0, 3.0))
-        f = logd(lt)
-        path.append((np.exp(lt), f))
-    if lo is None or hi is None:
-        return float("inf")
-    # in t, not ln t: ln d is close to linear in t once the slow modes dominate, so Brent converges in a few
-    # steps (same relative accuracy, 1e-7, as before)
-    t_lo, t_hi = float(np.exp(lo)), float(np.exp(hi))
-    return float(so.brentq(lambda t: logd(np.log(t)) if t not in (t_lo, t_hi) else logd(lo if t == t_lo else hi),
-                           t_lo, t_hi, xtol=1e-7 * min(t_lo, t_hi)))
+    if davies:
+        def log_pinched(lt_):
+            X = next(gen._evolve_eig(X0, np.array([np.exp(lt_)]), rotating=True))
+            X -= T
+            return np.log(max(_pinched_distance(gen._core, X), 1e-300)) - np.log(epsilon)
+
+        t_low = _decreasing_root(log_pinched, lt, t_guess, 1e-4)
+        if np.isfinite(t_low) and t_low > 0:
+            lt = np.log(t_low)
+    return _decreasing_root(logd, lt, t_guess, 1e-7)
 
 
 def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str = "davies",
