@@ -633,6 +633,18 @@ class _Core:
         st = self.level_start
         return st[pa[ok]], st[pb[ok]], nu[ok]
 
+    def pair_data(self):
+        """``(a, b, nu, r)``: :meth:`single_nondeg` and their :meth:`pair_rates`; cached while the four arrays
+        take at most 1 GiB (every evolution step needs them: at L = 14 in a sector recomputing cost ~0.7 s)."""
+        cached = getattr(self, "_pair_data", None)
+        if cached is not None:
+            return cached
+        a, b, nu = self.single_nondeg()
+        out = (a, b, nu, self.pair_rates(a, b) if a.size else np.zeros(0))
+        if a.size * 32 <= 2**30:
+            self._pair_data = out
+        return out
+
     def pair_shifts(self, a, b):
         """Lamb-shift correction (lambda = 1) to the Bohr frequency of coherences between non-degenerate
         levels: :math:`H^{LS}_{aa} - H^{LS}_{bb}` (zero without Lamb shift)."""

@@ -46,6 +46,7 @@ import numbers
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from . import _checks
 from . import _davies_core, _davies_sparse
@@ -789,9 +790,10 @@ class DaviesGenerator:
             a = b = nu = np.zeros(0, dtype=np.int64)
             small = []
         else:
-            a, b, nu = c.single_nondeg()
+            a, b, nu, r = c.pair_data()
             small = c.small_blocks()
-        r = c.pair_rates(a, b) if a.size else np.zeros(0)
+        if w0_only:
+            r = np.zeros(0)
         if rotating:
             nu = np.zeros_like(nu)
         nu = nu + lam2 * c.pair_shifts(a, b) if a.size else nu
@@ -834,6 +836,25 @@ class DaviesGenerator:
                 Y *= s[None, :]
             yield Y
 
+    def _evolve_w0(self, X0: np.ndarray, times):
+        """Yield the nu = 0 elements ``X(t)[I0, J0]`` (populations and intra-level coherences; physical frame)
+        for each of ``times``: the part of the evolution that commutes with H, without any n x n matrix."""
+        c = self._core
+        lam2 = self._lam2
+        f = c.scale[c.I0] * c.scale[c.J0]
+        if not c.modal:
+            yield from c.propagate_w0(X0[c.I0, c.J0], lam2 * np.asarray(times, dtype=float))
+            return
+        y0 = X0[c.I0, c.J0] / f
+        pieces, krylov = self._w0_modes(y0)
+        for t in times:
+            y = np.zeros(y0.size, dtype=np.result_type(y0.dtype, *[B.dtype for _, _, B in pieces]))
+            for sel, mu, B in pieces:
+                y[sel] = B @ np.exp(lam2 * mu * t)
+            for sel, M in krylov:
+                y[sel] = spla.expm_multiply(M * (lam2 * t), y0[sel]) if t > 0 else y0[sel]
+            yield y * f
+
     def evolve(self, rho0, times) -> np.ndarray:
         r""":math:`\rho(t) = e^{t\mathcal{L}}\rho_0` at each of ``times``; shape ``(len(times), d, d)``.
 
@@ -854,7 +875,8 @@ class DaviesGenerator:
             out[k] = spec.from_eigenbasis(X)
         return out
 
-    def mode_expansion(self, ops, rho0, *, commuting: bool = False) -> "ModeExpansion | PropagatedExpectation":
+    def mode_expansion(self, ops, rho0, *, commuting: bool = False,
+                       basis: str = "computational") -> "ModeExpansion | PropagatedExpectation":
         r"""Expectation values of ``ops`` from ``rho0`` as damped modes, valid for every coupling strength.
 
         .. math:: \mathrm{tr}(O_k e^{t\mathcal{L}}\rho_0) = \sum_m a_{km} e^{(-i\nu_m + \lambda^2\kappa_m)t}
@@ -881,11 +903,21 @@ class DaviesGenerator:
             :math:`\nu = 0` block (populations and coherences inside degenerate levels) contributes and the
             expansion has :math:`\sum_\epsilon g_\epsilon^2` modes instead of :math:`\sim d^2`. Checked: an
             operator with more than :math:`10^{-8}` of its Frobenius norm between different levels raises.
+        basis : {"computational", "eigen"}
+            ``"eigen"``: ``ops`` and ``rho0`` are already ``(n, n)`` matrices in the eigenbasis of H (as returned
+            with ``basis="eigen"`` elsewhere), so no basis change is repeated.
         """
+        _checks.check_choice("basis", basis, ("computational", "eigen"))
         spec = self.spectrum
         c = self._core
-        Oe = ops_in_eigenbasis(spec, ops)
-        X0 = self._to_eig_state(rho0)
+        if basis == "eigen":
+            Oe = [_checks.as_operator(f"ops[{k}]", o, c.n, hermitian=False) for k, o in enumerate(_as_list(ops))]
+            Oe = [o.toarray() if sp.issparse(o) else np.asarray(o) for o in Oe]
+            X0 = _checks.check_density_matrix("rho0", rho0, c.n, vector=False)
+            X0 = X0.toarray() if sp.issparse(X0) else np.asarray(X0)
+        else:
+            Oe = ops_in_eigenbasis(spec, ops)
+            X0 = self._to_eig_state(rho0)
         herm = bool(all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T))
         if commuting:
             self._check_commuting(Oe)

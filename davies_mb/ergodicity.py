@@ -499,10 +499,13 @@ def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="com
 
     lt = np.log(t_guess * max(np.log(1 / epsilon), 1.0))
     if davies:
-        def log_pinched(lt_):
-            X = next(gen._evolve_eig(X0, np.array([np.exp(lt_)]), rotating=True))
-            X -= T
-            return np.log(max(_pinched_distance(gen._core, X), 1e-300)) - np.log(epsilon)
+        c = gen._core
+        T0 = T[c.I0, c.J0]
+
+        def log_pinched(lt_):  # the nu = 0 block alone: no n x n matrix, no coherences between levels
+            v = next(gen._evolve_w0(X0, np.array([np.exp(lt_)]))) - T0
+            v = 0.5 * (v + np.conj(v[c.tpos]))
+            return np.log(max(_pinched_distance(c, None, v), 1e-300)) - np.log(epsilon)
 
         t_low = _decreasing_root(log_pinched, lt, t_guess, 1e-4)
         if np.isfinite(t_low) and t_low > 0:
@@ -602,11 +605,13 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     if method == "davies":
         # lambda-independent pieces: kernel, final state, mode expansions, distance crossing at lambda = 1
         expansions = []
-        for name, op in zip(names, ops):
+        X0e = gen1._to_eig_state(rho0)  # basis changes once: (n, n) matrices in the eigenbasis of H
+        ops_e = [op_in_eigenbasis(spec, op, f"observables[{name!r}]") for name, op in zip(names, ops)]
+        for Oe in ops_e:
             try:
-                expansions.append(gen1.mode_expansion([op], rho0, commuting=True))
+                expansions.append(gen1.mode_expansion([Oe], X0e, commuting=True, basis="eigen"))
             except ValueError:  # not a charge of H: all Bohr blocks contribute
-                expansions.append(gen1.mode_expansion([op], rho0))
+                expansions.append(gen1.mode_expansion([Oe], X0e, basis="eigen"))
         gap1 = gen1.gap()
         kdim = gen1.kernel_dimension()
         # everything in the eigenbasis of H: (n, n) matrices, never d x d when the spectrum is one sector
@@ -615,9 +620,10 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             X_inf = gen1.stationary_state(rho0, basis="eigen")
         tau_eps = (_distance_crossing(gen1, rho0, X_inf, epsilon, 1.0 / gap1, target_basis="eigen")
                    if gap1 > 0 else np.inf)
-        dg = _trace_norm(X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None else np.nan  # NESS: no Gibbs
-        finals_e = {name: float(np.real(np.sum(op_in_eigenbasis(spec, op, name).T * X_inf)))
-                    for name, op in zip(names, ops)}
+        # both states live inside the levels: the level-block norm is exact (no eigvalsh of n x n)
+        dg = (_trace_norm_levels(gen1._core, X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None
+              else np.nan)  # NESS: no Gibbs state
+        finals_e = {name: float(np.real(np.sum(Oe.T * X_inf))) for name, Oe in zip(names, ops_e)}
         for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
             g = gen1.with_strength(lam)
             gap = g.gap()
