@@ -18,6 +18,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from . import _checks
+from . import _davies_sparse
 from ._kernels import add_jump_block, jump_matvec
 from .spectrum import Spectrum, group_levels
 
@@ -25,6 +26,9 @@ _CHUNK = 2**22  # elements per chunk of vectorized pair work (bounds temporary m
 _DENSE_W0 = 1500  # above this size the nu = 0 block's slow modes come from Lanczos, not a full eigh
 _DENSE_COMPONENT = 4000  # a transition-graph component up to this size gets an exact dense eigh
 _MATRIX_FREE_BYTES = 3 * 2**30  # a nu = 0 block larger than this is never stored: Lanczos runs matrix free
+# A nu = 0 block above _DENSE_W0 is built sparse when its jump entries fill at most this fraction of it
+# (couplings sparse in the eigenbasis: Pauli strings on a Hamiltonian diagonal in the computational basis)
+_SPARSE_FILL = 0.05
 # Largest error amplification exp(beta * span / 2) accepted for eigenvector (mode) expansions of states:
 # 1e4 keeps them at ~1e-12 absolute; beyond it (low temperature) kernels and dynamics use the physical frame.
 _MAX_AMPLIFICATION = 1e4
@@ -105,6 +109,7 @@ class _Core:
         self._level_bounds = None
         self._groups = None
         self._small = None
+        self._pieces = None
 
     # -- structure ---------------------------------------------------------------------------------
     def _levels_members(self):
@@ -361,8 +366,12 @@ class _Core:
         D0 = self.I0.size
         cached = self._top
         if cached is None or cached[3] < k:  # each component kept its k slowest nonzero modes
-            M = self.w0_linear()
-            if isinstance(M, np.ndarray):
+            S = self.w0_sparse()
+            M = S if S is not None else self.w0_linear()
+            if S is not None:
+                # stored sparse: its own sparsity graph gives the invariant pieces (finer than the levels')
+                ncomp, comp_of = _davies_sparse.components(S)
+            elif isinstance(M, np.ndarray):
                 # the block is stored: split it by its own sparsity graph, which also isolates elements
                 # that nothing couples to (Lanczos cannot see such exactly decoupled zero modes reliably)
                 ncomp, comp_of = connected_components(sp.csr_array(M != 0), directed=False)
@@ -376,8 +385,7 @@ class _Core:
             for cidx in range(ncomp):
                 sel = np.sort(order_c[bounds[cidx]:bounds[cidx + 1]])
                 if sel.size <= _DENSE_COMPONENT:
-                    Mc = M[np.ix_(sel, sel)] if isinstance(M, np.ndarray) else self.block(self.I0[sel], self.J0[sel])
-                    mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
+                    mu, Q, _ = self.piece_eig(sel, lambda M=M, sel=sel: self._sub(M, sel, dense=True))
                     zero = np.abs(mu) <= zero_tol
                     ker, order = Q[:, zero], np.argsort(-mu)
                     order = order[~zero[order]][:k]
@@ -406,12 +414,7 @@ class _Core:
         :math:`M - c P_{\ker}`) and Lanczos is rerun until a run finds no new zero mode.
         """
         m = sel.size
-        if sel.size == self.I0.size:
-            M = M_full
-        elif isinstance(M_full, np.ndarray):
-            M = M_full[np.ix_(sel, sel)]
-        else:
-            M = self.block(self.I0[sel], self.J0[sel])
+        M = M_full if sel.size == self.I0.size else self._sub(M_full, sel, dense=False)
         shift = 4.0 * float(np.max(np.abs(self.Kdiag))) + 1.0  # ||M|| <= 2 max K
         ker = np.zeros((m, 0), dtype=M.dtype)
         rng = np.random.default_rng(20261128)
@@ -432,6 +435,74 @@ class _Core:
                 order = np.argsort(-mu, kind="stable")
                 return ker, mu[order], R[:, order]
             ker, _ = np.linalg.qr(np.concatenate([ker, R[:, zero]], axis=1))
+
+    def _sub(self, M, sel, dense: bool):
+        """The nu = 0 block restricted to the elements ``sel``, from the stored block ``M`` (dense or sparse)
+        or, when it is not stored (matrix free), built for them; dense when ``dense`` (else kept sparse)."""
+        if sel.size == self.I0.size and not callable(getattr(M, "matvec", None)):
+            return M.toarray() if (dense and sp.issparse(M)) else M  # the whole block (no copy of a dense one)
+        if sp.issparse(M):
+            sub = M[sel][:, sel]
+            return sub.toarray() if dense else sub.tocsr()
+        if isinstance(M, np.ndarray):
+            return M[np.ix_(sel, sel)]
+        return self.block(self.I0[sel], self.J0[sel])
+
+    def w0_sparse(self):
+        """The nu = 0 block as a sparse matrix (symmetric frame, lambda = 1) when it is large (above
+        ``_DENSE_W0``) and sparse (jump entries at most ``_SPARSE_FILL`` of it); else None. Cached."""
+        if not hasattr(self, "_w0_sparse"):
+            D0 = self.I0.size
+            S = None
+            if D0 > _DENSE_W0 and _davies_sparse.jump_count(self) <= _SPARSE_FILL * float(D0) ** 2:
+                S = _davies_sparse.w0_sparse(self)
+            self._w0_sparse = S
+        return self._w0_sparse
+
+    def w0_pieces(self):
+        """Invariant pieces of the nu = 0 block: ``(n_pieces, piece_of_element, M)`` with ``M`` the sparse
+        block (its connected components) or None (then the strongly connected components of the level
+        transition graph, :meth:`components`)."""
+        if self._pieces is None:
+            S = self.w0_sparse()
+            if S is not None:
+                ncomp, comp_of = _davies_sparse.components(S)
+            else:
+                ncomp, labels = self.components()
+                comp_of = labels[self.li[self.I0]]
+            self._pieces = (ncomp, comp_of, S)
+        return self._pieces
+
+    def piece_eig(self, sel, build):
+        """Eigen-decomposition ``(mu, Q, Qinv)`` of the nu = 0 block on the invariant piece ``sel`` (symmetric
+        frame), ``build()`` giving its dense matrix. Cached per piece, so that the slow modes (gap, kernel) and
+        the mode expansions share one ``eigh``; a piece that is the whole block becomes :meth:`w0`."""
+        if self._w0 is not None and sel.size == self.I0.size:
+            return self._w0
+        cache = self.__dict__.setdefault("_piece_eigs", {})
+        key = np.asarray(sel, dtype=np.int64).tobytes()
+        if key not in cache:
+            Mc = build()
+            if self.hermitian:
+                mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
+                out = (mu, Q, None)
+            else:
+                mu, Q = sla.eig(Mc, check_finite=False)
+                out = (mu, Q, np.linalg.inv(Q))
+            if sel.size == self.I0.size:
+                self._w0 = out  # the whole block: the same decomposition as w0()
+                return out
+            cache[key] = out
+        return cache[key]
+
+    def w0_piece(self, sel, dense: bool):
+        """The nu = 0 block (symmetric frame, lambda = 1) on the elements ``sel`` of one invariant piece."""
+        S = self.w0_sparse()
+        if S is not None:
+            return self._sub(S, sel, dense)
+        if hasattr(self, "_w0_matrix"):
+            return self._sub(self._w0_matrix, sel, dense=True)
+        return self.block(self.I0[sel], self.J0[sel])
 
     def w0_linear(self):
         """The nu = 0 block: dense when it fits in ``_MATRIX_FREE_BYTES`` (or is already built), else matrix free."""
@@ -561,6 +632,18 @@ class _Core:
         ok = ~multi & (self.g[pa] == 1) & (self.g[pb] == 1)
         st = self.level_start
         return st[pa[ok]], st[pb[ok]], nu[ok]
+
+    def pair_data(self):
+        """``(a, b, nu, r)``: :meth:`single_nondeg` and their :meth:`pair_rates`; cached while the four arrays
+        take at most 1 GiB (every evolution step needs them: at L = 14 in a sector recomputing cost ~0.7 s)."""
+        cached = getattr(self, "_pair_data", None)
+        if cached is not None:
+            return cached
+        a, b, nu = self.single_nondeg()
+        out = (a, b, nu, self.pair_rates(a, b) if a.size else np.zeros(0))
+        if a.size * 32 <= 2**30:
+            self._pair_data = out
+        return out
 
     def pair_shifts(self, a, b):
         """Lamb-shift correction (lambda = 1) to the Bohr frequency of coherences between non-degenerate
@@ -704,31 +787,44 @@ class _Core:
             lb -= abs(self.rate_l[a][0, 0]) * anorm[a, pa] * anorm[a, pb]
         return lb
 
-    def small_blocks(self):
+    def small_blocks(self, select=None):
         """Eigen-decompositions of the special classes: list of ``(I, J, nu, mu, Q, Qi, Mphys)`` batches.
+
+        ``select(I, J)`` (optional; ``I, J`` of shape ``(P, m)``) returns a boolean per row: only the selected
+        level pairs (classes) are decomposed, e.g. those that both an initial state and an observable touch.
 
         ``Mphys`` is None, except for classes of several level pairs outside the modal regime (low
         temperature): then ``mu, Q, Qi`` are None and ``Mphys`` (shape ``(1, m, m)``) is propagated by expm.
         """
-        if self._small is None:
-            out = []
-            for grp in self.special_groups():
+        if self._small is not None:
+            return self._small  # everything is decomposed already
+        out = []
+        for grp in self.special_groups():
+            if select is not None:
                 I, J = self.group_elements(grp)
-                nu = grp[4]
-                _checks.check_memory("the coherence blocks of degenerate levels", (I.shape[0], I.shape[1], I.shape[1]),
-                                     np.complex128, hint="Use a symmetry sector or a smaller system for evolve().")
-                if grp[0] is None and not self.modal:
-                    # a class of several level pairs mixes energies: propagate its physical block (expm)
-                    out.append((I, J, nu, None, None, None, self.block(I[0], J[0], physical=True)[None]))
+                rows = np.flatnonzero(select(I, J))
+                if rows.size == 0:
                     continue
-                # one level pair (or the modal regime): the block is the same in both frames
-                M = self.group_blocks(grp)
-                if self.hermitian:
-                    mu, Q = np.linalg.eigh(M)
-                    Qi = None
-                else:
-                    mu, Q = np.linalg.eig(M)
-                    Qi = np.linalg.inv(Q)
-                out.append((I, J, nu, mu, Q, Qi, None))
-            self._small = out
+                if grp[0] is not None and rows.size < I.shape[0]:
+                    grp = (grp[0][rows], grp[1][rows], None, None, grp[4][rows])
+            I, J = self.group_elements(grp)
+            nu = grp[4]
+            _checks.check_memory("the coherence blocks of degenerate levels", (I.shape[0], I.shape[1], I.shape[1]),
+                                 np.complex128, hint="Use a symmetry sector or a smaller system for evolve().")
+            if grp[0] is None and not self.modal:
+                # a class of several level pairs mixes energies: propagate its physical block (expm)
+                out.append((I, J, nu, None, None, None, self.block(I[0], J[0], physical=True)[None]))
+                continue
+            # one level pair (or the modal regime): the block is the same in both frames
+            M = self.group_blocks(grp)
+            if self.hermitian:
+                mu, Q = np.linalg.eigh(M)
+                Qi = None
+            else:
+                mu, Q = np.linalg.eig(M)
+                Qi = np.linalg.inv(Q)
+            out.append((I, J, nu, mu, Q, Qi, None))
+        if select is not None:
+            return out  # a selection is not cached: the full list is what evolve() needs
+        self._small = out
         return self._small

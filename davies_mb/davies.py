@@ -46,9 +46,10 @@ import numbers
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from . import _checks
-from . import _davies_core
+from . import _davies_core, _davies_sparse
 from ._davies_core import _CHUNK, _Core
 from .baths import Bath
 from .spectrum import Spectrum, group_levels
@@ -128,12 +129,17 @@ class ModeExpansion:
         :math:`\kappa_m` at :math:`\lambda = 1` (complex).
     hermitian : bool
         True when every observable and the initial state are Hermitian: the values are then real.
+    krylov : tuple of KrylovBlock
+        Invariant pieces of the :math:`\nu = 0` block too large for a dense eigen-decomposition (massively
+        degenerate spectra): their contribution is added by exact propagation (``expm_multiply``) at each
+        :meth:`evaluate`, see ``davies_mb._davies_sparse.KrylovBlock``. Empty in the usual case.
     """
 
     amplitudes: np.ndarray
     frequencies: np.ndarray
     rates: np.ndarray
     hermitian: bool
+    krylov: tuple = ()
 
     def evaluate(self, times, strength: float) -> np.ndarray:
         """The expectation values at ``times`` for coupling ``strength``: shape ``(n_ops, len(times))``."""
@@ -145,6 +151,8 @@ class ModeExpansion:
         for m0 in range(0, z.size, step):
             sl = slice(m0, min(z.size, m0 + step))
             out += self.amplitudes[:, sl] @ np.exp(np.outer(z[sl], t))
+        for piece in self.krylov:  # invariant pieces of the nu = 0 block too large for modes: propagated
+            out += piece.values(t, lam2)
         return out.real if self.hermitian else out
 
 
@@ -153,9 +161,9 @@ class PropagatedExpectation:
     r"""Expectation values of a Davies evolution, evaluated by exact propagation at each strength.
 
     What :meth:`DaviesGenerator.mode_expansion` returns outside the modal regime (low temperature,
-    :math:`e^{eta\,\mathrm{span}/2} > 10^4`, or several temperatures), where an expansion in eigenvectors
+    :math:`e^{\beta\,\mathrm{span}/2} > 10^4`, or several temperatures), where an expansion in eigenvectors
     would lose accuracy: the same :meth:`evaluate` interface, computed by propagating the physical blocks
-    of :math:`\mathcal{L}` (expm / expm_multiply) at :math:`	au = \lambda^2 t`. One propagation per call.
+    of :math:`\mathcal{L}` (expm / expm_multiply) at :math:`\tau = \lambda^2 t`. One propagation per call.
     """
 
     generator: "DaviesGenerator"
@@ -181,10 +189,66 @@ def _as_list(x):
     return [x]
 
 
+def _check_in_sector(spec: Spectrum, op, name: str) -> None:
+    r"""Raise unless ``op`` maps the sector that a one-sector spectrum covers into itself.
+
+    Every block of a spectrum from :func:`~davies_mb.diagonalize` is diagonalized completely, so the
+    eigenvectors span the same space as the blocks' bases :math:`P` (sparse): the leak is
+    :math:`\|(1 - PP^\dagger)\,O P\|_F`, relative to :math:`\|OP\|_F`. Sparse products only, no dense
+    :math:`d\times n` eigenvector matrix (which at L = 16 in the S^z = 0 sector would be 6.7 GB).
+    """
+    P = sp.hstack([b.embed(spec.dim) for b in spec.blocks], format="csr")
+    OP = sp.csr_array(op @ P) if sp.issparse(op) else sp.csr_array(np.asarray(op) @ P)
+    leak = OP - P @ (P.conj().T @ OP)
+    err = float(sp.linalg.norm(leak)) if leak.nnz else 0.0
+    scale = float(sp.linalg.norm(OP)) if OP.nnz else 0.0
+    if err > 1e-8 * max(scale, 1e-300):
+        raise ValueError(
+            f"{name} does not leave the sector {spec.sector} invariant (relative leak {err / max(scale, 1e-300):.2e}); "
+            "diagonalize the full space (sector=None) when an operator changes the sector"
+        )
+
+
+def op_in_eigenbasis(spec: Spectrum, op, name: str, hermitian: bool = False) -> np.ndarray:
+    """An operator (computational basis, dense, sparse or quimb) as a dense eigenbasis matrix; for a
+    one-sector spectrum, checked to leave the sector invariant (:func:`_check_in_sector`)."""
+    op = _checks.as_operator(name, op, spec.dim, hermitian=hermitian)
+    if spec.n < spec.dim:
+        if all(b.vecs.shape[0] == b.vecs.shape[1] for b in spec.blocks):
+            _check_in_sector(spec, op, name)
+        else:  # an incomplete block: the spectrum's own check with its eigenvectors
+            return spec.to_eigenbasis(op)
+    return spec.to_eigenbasis(op, check_sector=False)
+
+
 def ops_in_eigenbasis(spec: Spectrum, ops) -> list:
     """One operator or a list (computational basis, dense, sparse or quimb) as dense eigenbasis matrices."""
-    return [spec.to_eigenbasis(_checks.as_operator(f"ops[{k}]", o, spec.dim, hermitian=False))
-            for k, o in enumerate(_as_list(ops))]
+    return [op_in_eigenbasis(spec, o, f"ops[{k}]") for k, o in enumerate(_as_list(ops))]
+
+
+def _basis_state(rho):
+    """The index ``i`` when ``rho`` is the sparse projector ``|i><i|`` (the named product states), else None."""
+    if sp.issparse(rho):
+        r = sp.coo_array(rho)
+        r.sum_duplicates()
+        nz = r.data != 0
+        if np.count_nonzero(nz) == 1 and r.row[nz][0] == r.col[nz][0] and r.data[nz][0] == 1.0:
+            return int(r.row[nz][0])
+    return None
+
+
+def _vector_in_eigenbasis(spec: Spectrum, psi) -> np.ndarray:
+    r"""Coefficients :math:`c = V^\dagger\psi` block by block (no dense eigenvector matrix)."""
+    psi = np.asarray(psi)
+    c = np.zeros(spec.n, dtype=np.result_type(spec._dtype, psi.dtype))
+    for b in spec.blocks:
+        if b.rows is not None:
+            c[b.cols] = b.vecs.conj().T @ psi[b.rows]
+        elif b.basis is not None:
+            c[b.cols] = b.vecs.conj().T @ (b.basis.conj().T @ psi)
+        else:
+            c[b.cols] = b.vecs.conj().T @ psi
+    return c
 
 
 def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
@@ -192,8 +256,19 @@ def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
     block by block, after checking it is a state; for a one-sector spectrum, refuses a state with weight outside
     the sector."""
     rho = _checks.check_density_matrix("rho0", rho0, spec.dim)  # Hermitian, trace 1, positive, right shape
-    if rho.ndim == 1:  # a normalized state vector
-        rho = np.outer(rho, rho.conj())
+    i = _basis_state(rho)
+    if rho.ndim == 1 or i is not None:  # a pure state: its eigenbasis coefficients, no d x d matrix
+        psi = rho if i is None else np.zeros(spec.dim)
+        if i is not None:
+            psi[i] = 1.0
+        cvec = _vector_in_eigenbasis(spec, psi)
+        out = float(np.vdot(psi, psi).real - np.vdot(cvec, cvec).real)
+        if spec.n < spec.dim and abs(out) > 1e-8:
+            raise ValueError(
+                f"rho0 has weight {abs(out):.3g} outside the sector {spec.sector} that the "
+                "spectrum covers; project it first or diagonalize the full space"
+            )
+        return np.outer(cvec, cvec.conj())
     X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
     if spec.n < spec.dim:
         tr_full, tr_sec = rho.trace(), np.trace(X0)
@@ -232,7 +307,7 @@ def couplings_in_eigenbasis(spectrum: Spectrum, couplings, bath) -> tuple[list, 
         norm = abs(op).max() if sp.issparse(op) else np.max(np.abs(op))
         if not norm > 0:
             raise ValueError(f"{name} is the zero operator: a zero coupling gives no dissipation; drop it")
-        Ae = spectrum.to_eigenbasis(op)
+        Ae = op_in_eigenbasis(spectrum, op, name)
         if np.iscomplexobj(Ae) and not np.any(Ae.imag):
             Ae = np.ascontiguousarray(Ae.real)
         A_eig.append(Ae)
@@ -694,10 +769,20 @@ class DaviesGenerator:
         Y0 = X0 / np.outer(c.scale, c.scale) if c.modal else X0
         y0 = Y0[c.I0, c.J0]
         if c.modal:
-            mu0, Q0, Q0i = self._w0_eigs()
-            c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
-            w0_real = np.isrealobj(Q0)
-            w0_iter = (Q0 @ (np.exp(lam2 * mu0 * t) * c0) for t in times)
+            pieces, krylov = self._w0_modes(y0)
+            if krylov:  # a large non-Hermitian piece: the whole block, decomposed
+                mu0, Q0, Q0i = self._w0_eigs()
+                c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
+                pieces = [(np.arange(y0.size), mu0, Q0 * c0[None, :])]
+            w0_real = all(np.isrealobj(B) for _, _, B in pieces)
+
+            def w0_at(t):
+                y = np.zeros(y0.size, dtype=float if w0_real else complex)
+                for sel, mu, B in pieces:
+                    y[sel] = B @ np.exp(lam2 * mu * t)
+                return y
+
+            w0_iter = (w0_at(t) for t in times)
         else:
             w0_real = True
             w0_iter = c.propagate_w0(y0, lam2 * np.asarray(times, dtype=float))
@@ -705,9 +790,10 @@ class DaviesGenerator:
             a = b = nu = np.zeros(0, dtype=np.int64)
             small = []
         else:
-            a, b, nu = c.single_nondeg()
+            a, b, nu, r = c.pair_data()
             small = c.small_blocks()
-        r = c.pair_rates(a, b) if a.size else np.zeros(0)
+        if w0_only:
+            r = np.zeros(0)
         if rotating:
             nu = np.zeros_like(nu)
         nu = nu + lam2 * c.pair_shifts(a, b) if a.size else nu
@@ -719,7 +805,7 @@ class DaviesGenerator:
                 continue
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             small_c.append((np.einsum("pij,pj->pi", Qinv, Y0[I, J]), np.einsum("pij,pj->pi", Qinv.conj(), Y0[J, I])))
-        s = np.outer(c.scale, c.scale) if c.modal else None
+        s = c.scale if (c.modal and np.any(c.scale != 1.0)) else None
         real = (rotating and c.real and not c.lamb_shift and c.hermitian and np.isrealobj(X0)
                 and all(Q is None or np.isrealobj(Q) for (_, _, _, _, Q, _, _) in small) and w0_real)
         for t, yw in zip(times, w0_iter):
@@ -745,7 +831,29 @@ class DaviesGenerator:
                     e = e.real
                 Y[I, J] = np.einsum("pij,pj->pi", Q, e * cu)
                 Y[J, I] = np.einsum("pij,pj->pi", Q.conj(), e.conj() * cl)
-            yield Y * s if s is not None else Y
+            if s is not None:  # X = s_i s_j Y, in place (no n x n temporaries)
+                Y *= s[:, None]
+                Y *= s[None, :]
+            yield Y
+
+    def _evolve_w0(self, X0: np.ndarray, times):
+        """Yield the nu = 0 elements ``X(t)[I0, J0]`` (populations and intra-level coherences; physical frame)
+        for each of ``times``: the part of the evolution that commutes with H, without any n x n matrix."""
+        c = self._core
+        lam2 = self._lam2
+        f = c.scale[c.I0] * c.scale[c.J0]
+        if not c.modal:
+            yield from c.propagate_w0(X0[c.I0, c.J0], lam2 * np.asarray(times, dtype=float))
+            return
+        y0 = X0[c.I0, c.J0] / f
+        pieces, krylov = self._w0_modes(y0)
+        for t in times:
+            y = np.zeros(y0.size, dtype=np.result_type(y0.dtype, *[B.dtype for _, _, B in pieces]))
+            for sel, mu, B in pieces:
+                y[sel] = B @ np.exp(lam2 * mu * t)
+            for sel, M in krylov:
+                y[sel] = spla.expm_multiply(M * (lam2 * t), y0[sel]) if t > 0 else y0[sel]
+            yield y * f
 
     def evolve(self, rho0, times) -> np.ndarray:
         r""":math:`\rho(t) = e^{t\mathcal{L}}\rho_0` at each of ``times``; shape ``(len(times), d, d)``.
@@ -767,7 +875,8 @@ class DaviesGenerator:
             out[k] = spec.from_eigenbasis(X)
         return out
 
-    def mode_expansion(self, ops, rho0, *, commuting: bool = False) -> "ModeExpansion | PropagatedExpectation":
+    def mode_expansion(self, ops, rho0, *, commuting: bool = False,
+                       basis: str = "computational") -> "ModeExpansion | PropagatedExpectation":
         r"""Expectation values of ``ops`` from ``rho0`` as damped modes, valid for every coupling strength.
 
         .. math:: \mathrm{tr}(O_k e^{t\mathcal{L}}\rho_0) = \sum_m a_{km} e^{(-i\nu_m + \lambda^2\kappa_m)t}
@@ -794,11 +903,21 @@ class DaviesGenerator:
             :math:`\nu = 0` block (populations and coherences inside degenerate levels) contributes and the
             expansion has :math:`\sum_\epsilon g_\epsilon^2` modes instead of :math:`\sim d^2`. Checked: an
             operator with more than :math:`10^{-8}` of its Frobenius norm between different levels raises.
+        basis : {"computational", "eigen"}
+            ``"eigen"``: ``ops`` and ``rho0`` are already ``(n, n)`` matrices in the eigenbasis of H (as returned
+            with ``basis="eigen"`` elsewhere), so no basis change is repeated.
         """
+        _checks.check_choice("basis", basis, ("computational", "eigen"))
         spec = self.spectrum
         c = self._core
-        Oe = ops_in_eigenbasis(spec, ops)
-        X0 = self._to_eig_state(rho0)
+        if basis == "eigen":
+            Oe = [_checks.as_operator(f"ops[{k}]", o, c.n, hermitian=False) for k, o in enumerate(_as_list(ops))]
+            Oe = [o.toarray() if sp.issparse(o) else np.asarray(o) for o in Oe]
+            X0 = _checks.check_density_matrix("rho0", rho0, c.n, vector=False)
+            X0 = X0.toarray() if sp.issparse(X0) else np.asarray(X0)
+        else:
+            Oe = ops_in_eigenbasis(spec, ops)
+            X0 = self._to_eig_state(rho0)
         herm = bool(all(np.allclose(o, o.conj().T) for o in Oe) and np.allclose(X0, X0.conj().T))
         if commuting:
             self._check_commuting(Oe)
@@ -807,16 +926,15 @@ class DaviesGenerator:
         s = c.scale
         amps, freqs, rates = [], [], []
         # nu = 0 block: y = Q0 exp(lam^2 mu0 t) c0 in the symmetric frame, X = s_i s_j y
-        mu0, Q0, Q0i = self._w0_eigs()
         ss0 = s[c.I0] * s[c.J0]
         y0 = X0[c.I0, c.J0] / ss0
-        c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
         o0 = np.stack([O[c.J0, c.I0] for O in Oe]) * ss0[None, :]
-        amps.append((o0 @ Q0) * c0[None, :])
+        a0, mu0, krylov = self._w0_expansion(y0, o0)
+        amps.append(a0)
         freqs.append(np.zeros(mu0.size))
         rates.append(mu0.astype(complex))
         if commuting:
-            return ModeExpansion(amps[0], freqs[0], rates[0], herm)
+            return ModeExpansion(amps[0], freqs[0], rates[0], herm, krylov)
         # coherences of non-degenerate level pairs: closed form
         a, b, nu = c.single_nondeg()
         if a.size:
@@ -827,8 +945,14 @@ class DaviesGenerator:
             amps += [w1, w2]
             freqs += [nu, -nu]
             rates += [kappa, kappa.conj()]
-        # classes with degenerate levels or degenerate Bohr frequencies: their small blocks
-        for I, J, nub, m, Q, Qi, _ in c.small_blocks():
+        # classes with degenerate levels or degenerate Bohr frequencies: their small blocks, only those that
+        # both rho0 and an operator touch (the others contribute exact zeros)
+        def touched(I, J):
+            up = np.any(X0[I, J] != 0, axis=1) & np.any([np.any(O[J, I] != 0, axis=1) for O in Oe], axis=0)
+            lo = np.any(X0[J, I] != 0, axis=1) & np.any([np.any(O[I, J] != 0, axis=1) for O in Oe], axis=0)
+            return up | lo
+
+        for I, J, nub, m, Q, Qi, _ in c.small_blocks(select=touched):
             Qinv = np.swapaxes(Q.conj(), 1, 2) if Qi is None else Qi
             ss = s[I] * s[J]
             cu = np.einsum("pij,pj->pi", Qinv, X0[I, J] / ss)
@@ -842,7 +966,59 @@ class DaviesGenerator:
             rates += [m.astype(complex).ravel(), m.astype(complex).conj().ravel()]
         amps = np.concatenate(amps, axis=1)
         keep = np.any(amps != 0, axis=0)  # exact zeros only (e.g. symmetry sectors rho0 does not touch)
-        return ModeExpansion(amps[:, keep], np.concatenate(freqs)[keep], np.concatenate(rates)[keep], herm)
+        return ModeExpansion(amps[:, keep], np.concatenate(freqs)[keep], np.concatenate(rates)[keep], herm,
+                             krylov)
+
+    def _w0_expansion(self, y0, o0):
+        r"""Modes of the nu = 0 block for the initial vector ``y0`` and observable rows ``o0`` (symmetric frame).
+
+        Returns ``(amplitudes (n_ops, modes), mu (modes,), krylov pieces)``; see :meth:`_w0_modes`.
+        """
+        pieces, krylov = self._w0_modes(y0, np.any(o0 != 0, axis=0))
+        amps = [np.zeros((o0.shape[0], 0), dtype=complex)] + [o0[:, sel] @ B for sel, mu, B in pieces]
+        mus = [np.zeros(0)] + [mu for sel, mu, B in pieces]
+        krylov = tuple(_davies_sparse.KrylovBlock(M, y0[sel], o0[:, sel]) for sel, M in krylov)
+        return np.concatenate(amps, axis=1), np.concatenate(mus), krylov
+
+    def _w0_modes(self, y0, touched=None):
+        r"""The nu = 0 evolution of ``y0`` (symmetric frame, lambda = 1) as modes, piece by piece.
+
+        Returns ``(pieces, krylov)``: ``pieces`` a list of ``(sel, mu, B)`` with
+        :math:`y(\tau)[sel] = B e^{\mu\tau}`, ``krylov`` a list
+        of ``(sel, M)`` pieces to propagate. A small block (or one already decomposed) is one dense
+        eigen-decomposition. A large one is split into its invariant pieces (connected components of its
+        sparsity graph, or of the level transition graph when it is not sparse); only the pieces that ``y0``
+        and (when given) the boolean element mask ``touched`` both reach are used: the others contribute
+        exactly zero. A piece up to ``_DENSE_COMPONENT`` elements gets a dense eigen-decomposition (shared with
+        the slow modes). A larger piece of a sparse block, or a non-Hermitian one (Lamb shift), is propagated
+        (``expm_multiply``: a few sparse matrix-vector products per time); a larger dense Hermitian piece (a
+        generic chain) still gets one dense eigen-decomposition, cached and shared with the slow modes.
+        """
+        c = self._core
+        D0 = c.I0.size
+        if c._w0 is not None or D0 <= _davies_core._DENSE_W0:
+            mu0, Q0, Q0i = self._w0_eigs()
+            c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
+            return [(np.arange(D0), mu0, Q0 * c0[None, :])], []
+        ncomp, comp_of, _ = c.w0_pieces()
+        hit = np.bincount(comp_of, weights=(y0 != 0).astype(float), minlength=ncomp) > 0
+        if touched is not None:
+            hit &= np.bincount(comp_of, weights=touched.astype(float), minlength=ncomp) > 0
+        order = np.argsort(comp_of, kind="stable")
+        bounds = np.searchsorted(comp_of[order], np.arange(ncomp + 1))
+        pieces, krylov = [], []
+        for k in np.flatnonzero(hit):
+            sel = np.sort(order[bounds[k]:bounds[k + 1]])
+            if sel.size > _davies_core._DENSE_COMPONENT and (c.w0_sparse() is not None or not c.hermitian):
+                krylov.append((sel, c.w0_piece(sel, dense=False)))  # sparse (or non-Hermitian): propagated
+                continue
+            # a dense Hermitian piece (a generic chain): one eigh, shared with the slow modes. A certified
+            # Krylov (Lanczos) expansion of y0 would need about as many vectors as the piece has elements
+            # (measured: docs/theory.md), so the full decomposition is the cheaper exact route here.
+            mu, Q, Qi = c.piece_eig(sel, lambda sel=sel: c.w0_piece(sel, dense=True))
+            cc = Q.conj().T @ y0[sel] if Qi is None else Qi @ y0[sel]
+            pieces.append((sel, mu, Q * cc[None, :]))
+        return pieces, krylov
 
     def _check_commuting(self, Oe):
         c = self._core

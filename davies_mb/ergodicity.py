@@ -41,7 +41,7 @@ import scipy.sparse as sp
 import scipy.stats as st
 
 from . import _checks
-from .davies import DaviesGenerator, _as_list
+from .davies import DaviesGenerator, _as_list, op_in_eigenbasis
 from .dynamics import diagonal_ensemble, log_times, trace_distance, unitary_expect
 from .models import SpinChain
 from .spectrum import Spectrum, diagonalize
@@ -329,7 +329,7 @@ def _spectrum_of(system, sector=None) -> tuple[Spectrum, SpinChain | None]:
     raise TypeError(f"system must be a SpinChain (dm.xxz, ...) or a Spectrum, got {type(system).__name__}")
 
 
-def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
+def _initial_density(initial, spec: Spectrum, chain, vector_ok: bool = False) -> np.ndarray:
     if isinstance(initial, str):
         if chain is None:
             raise ValueError("a named initial state needs a SpinChain; pass a state vector or density matrix")
@@ -338,9 +338,9 @@ def _initial_density(initial, spec: Spectrum, chain) -> np.ndarray:
         return sp.csr_array(([1.0], ([i], [i])), shape=(d, d))
     # finite, right shape, normalized or Hermitian with unit trace, positive (the shared validator)
     st = _checks.check_density_matrix("initial", initial, spec.dim)
-    if st.ndim == 1:
+    if st.ndim == 1 and not vector_ok:
         return np.outer(st, st.conj())
-    return st
+    return st  # a state vector stays one (the Davies paths take vectors: no d x d matrix)
 
 
 def _default_observables(spec: Spectrum, chain, couplings) -> dict:
@@ -369,6 +369,9 @@ def _default_observables(spec: Spectrum, chain, couplings) -> dict:
     return obs
 
 
+_SECULAR_MAX_N = 2000  # teq_scan estimates the secular regime by default up to this many eigenstates
+
+
 def _make_generator(method, spec, couplings, bath, lamb_shift):
     if method == "davies":
         return DaviesGenerator(spec, couplings, bath, strength=1.0, lamb_shift=lamb_shift)
@@ -386,18 +389,94 @@ def _make_generator(method, spec, couplings, bath, lamb_shift):
 def _distance_at(gen, X0, T, t, rotating):
     if rotating:  # Davies, interaction picture: the same trace distance (covariance), real arithmetic
         X = next(gen._evolve_eig(X0, np.array([t]), rotating=True))
-        D = X - T
-    else:
-        D = gen.evolve(X0, [t])[0] - T
+        return _trace_norm_levels(gen._core, X - T)
+    D = gen.evolve(X0, [t])[0] - T
     return _trace_norm(D)
 
 
+def _pinched_distance(c, D, v=None) -> float:
+    r"""Half the trace norm of the level blocks of the eigenbasis matrix ``D`` (its pinching to the energy
+    levels; ``v`` its nu = 0 elements if already extracted): a lower bound of half :math:`\|D\|_1`, O(n^2)."""
+    if v is None:
+        v = D[c.I0, c.J0]
+        v = 0.5 * (v + np.conj(v[c.tpos]))
+    off = np.concatenate([[0], np.cumsum(c.g**2)[:-1]])
+    d0 = 0.0
+    for g, (levs, _) in c.members.items():
+        B = v[off[levs][:, None] + np.arange(g * g)[None, :]].reshape(-1, g, g)
+        d0 += float(np.sum(np.abs(B[:, 0, 0] if g == 1 else np.linalg.eigvalsh(B))))
+    return 0.5 * d0
+
+
+def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
+    r"""Half the trace norm of a Hermitian eigenbasis matrix ``D``, from its level blocks when that is exact
+    to ``rel``.
+
+    Pinching to the energy levels (``D_0``: the blocks inside degenerate levels) never increases the trace
+    norm, and the rest ``C = D - D_0`` adds at most :math:`\|C\|_1 \le \sqrt{n}\|C\|_F`:
+    :math:`\|D_0\|_1 \le \|D\|_1 \le \|D_0\|_1 + \sqrt{n}\|C\|_F`. Late in a Davies evolution the coherences
+    between levels have decayed (their rates are not the slow ones), so the bound is usually below ``rel``
+    times the value and the O(n^2) level-block norm is returned; otherwise one ``eigvalsh`` of ``D``.
+    """
+    D = np.add(D, D.conj().T)  # one new array (the caller's D is a temporary of its own)
+    D *= 0.5
+    v = D[c.I0, c.J0]
+    d0 = 2.0 * _pinched_distance(c, None, v)
+    frob2 = float(np.sum(np.abs(D) ** 2)) - float(np.sum(np.abs(v) ** 2))
+    bound = np.sqrt(c.n * max(frob2, 0.0))
+    if bound <= rel * d0:
+        return _checked_distance(0.5 * d0)
+    return _checked_distance(0.5 * float(np.sum(np.abs(sla.eigvalsh(D, overwrite_a=True, check_finite=False)))))
+
+
+def _decreasing_root(fun, lt, t_guess, xtol_rel):
+    r"""Time where the decreasing function ``fun(ln t)`` (``ln d - ln eps``) crosses zero, from ``t = e^lt``.
+
+    Bracket by Newton steps on :math:`\ln d(t)` (slope of the exponential model :math:`-1/t_{guess}`, then the
+    measured secant: :math:`\ln d` is not linear in t before the slowest mode dominates), each stepping a
+    relative margin beyond the predicted crossing so that the next point lands just across it (at most
+    :math:`e^3` per step); then ``brentq`` in t (close to linear there) to ``xtol_rel``. ``inf`` when no
+    bracket is found.
+    """
+    f = fun(lt)
+    lo = hi = None
+    margin = 1e-3
+    path = [(np.exp(lt), f)]
+    for _ in range(60):
+        if f > 0:
+            lo = lt
+        else:
+            hi = lt
+        if lo is not None and hi is not None:
+            break
+        if f <= 0 and lt < np.log(1e-6 * t_guess):
+            return float(np.exp(hi))  # already below epsilon at (almost) t = 0
+        t = np.exp(lt)
+        slope = -1.0 / t_guess
+        if len(path) > 1 and path[-2][1] != f:
+            (t0_, f0_) = path[-2]
+            sec = (f - f0_) / (t - t0_)
+            if sec < 0:
+                slope = sec
+        t_new = t - f / slope * (1.0 + margin) + np.sign(f) * margin * t
+        lt = lt + float(np.clip(np.log(max(t_new, t * np.exp(-3.0))) - lt, -3.0, 3.0))
+        f = fun(lt)
+        path.append((np.exp(lt), f))
+    if lo is None or hi is None:
+        return float("inf")
+    t_lo, t_hi = float(np.exp(lo)), float(np.exp(hi))
+    return float(so.brentq(lambda t: fun(np.log(t)) if t not in (t_lo, t_hi) else fun(lo if t == t_lo else hi),
+                           t_lo, t_hi, xtol=xtol_rel * min(t_lo, t_hi)))
+
+
 def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational") -> float:
-    r"""The time the trace distance to ``target`` falls to ``epsilon``.
+    r"""The time the trace distance to ``target`` falls to ``epsilon`` (relative accuracy 1e-7).
 
     Under a CPTP semigroup the trace distance to a stationary state never increases, so the crossing is
-    unique: bracket it by stepping with the exponential model :math:`d \approx d_k e^{-(t - t_k)/t_{guess}}`
-    (a few evaluations), then ``brentq`` on :math:`\ln d - \ln\epsilon` in :math:`\ln t`.
+    unique: :func:`_decreasing_root` on :math:`\ln d - \ln\epsilon`. Each exact evaluation is an ``eigvalsh`` of
+    the whole state; for the Davies generator the search starts where the *pinched* distance (the level
+    blocks alone, a lower bound of the distance computed in O(n^2)) crosses ``epsilon``: the exact crossing
+    lies just after it, so a few exact evaluations suffice.
     """
     davies = hasattr(gen, "_evolve_eig")
     if davies:
@@ -419,32 +498,25 @@ def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="com
         return cache[lt]
 
     lt = np.log(t_guess * max(np.log(1 / epsilon), 1.0))
-    f = logd(lt)
-    lo = hi = None
-    for _ in range(60):
-        if f > 0:
-            lo = lt
-            if hi is not None:
-                break
-            # the exponential model puts the crossing at t + f t_guess; step at least e^0.25, at most e^3
-            lt = lt + min(max(np.log1p(f * t_guess / np.exp(lt)), 0.25), 3.0)
-        else:
-            hi = lt
-            if lo is not None:
-                break
-            lt = lt - 1.0
-            if lt < np.log(1e-6 * t_guess):
-                return float(np.exp(hi))  # already below epsilon at (almost) t = 0
-        f = logd(lt)
-    if lo is None or hi is None:
-        return float("inf")
-    return float(np.exp(so.brentq(logd, lo, hi, xtol=1e-7)))
+    if davies:
+        c = gen._core
+        T0 = T[c.I0, c.J0]
+
+        def log_pinched(lt_):  # the nu = 0 block alone: no n x n matrix, no coherences between levels
+            v = next(gen._evolve_w0(X0, np.array([np.exp(lt_)]))) - T0
+            v = 0.5 * (v + np.conj(v[c.tpos]))
+            return np.log(max(_pinched_distance(c, None, v), 1e-300)) - np.log(epsilon)
+
+        t_low = _decreasing_root(log_pinched, lt, t_guess, 1e-4)
+        if np.isfinite(t_low) and t_low > 0:
+            lt = np.log(t_low)
+    return _decreasing_root(logd, lt, t_guess, 1e-7)
 
 
 def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str = "davies",
              observables: Mapping | None = None, epsilon: float = 1e-3, n_times: int = 200,
              t_max_factor: float = 30.0, sector: dict | None = None, lamb_shift: bool = False,
-             progress: bool | None = None) -> ScanResult:
+             progress: bool | None = None, secular_check: bool | None = None) -> ScanResult:
     r"""Relaxation time :math:`t_{eq}` versus coupling :math:`\lambda`, with power-law fits.
 
     One diagonalization and one generator (built at :math:`\lambda = 1`) serve the whole scan; each
@@ -454,10 +526,12 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
 
     Parameters
     ----------
-    system : SpinChain or Spectrum
-        The chain (diagonalized once, by S^z blocks where it conserves S^z) or its spectrum.
+    system : SpinChain, Spectrum or DaviesGenerator
+        The chain (diagonalized once, by S^z blocks where it conserves S^z) or its spectrum; or a Davies
+        generator already built (then ``couplings = bath = None``): the scan reuses its eigen-data (gap,
+        kernel, slow modes) instead of building a second generator.
     couplings, bath
-        As for :class:`~davies_mb.DaviesGenerator`.
+        As for :class:`~davies_mb.DaviesGenerator` (None with a generator).
     strengths : sequence of float
         The couplings :math:`\lambda > 0`.
     initial : str or array
@@ -474,6 +548,12 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         imaginary and vanishes in every real state, so it carries no time scale from a real initial state).
     epsilon : float
         Threshold of the trace-distance time.
+    secular_check : bool or None
+        Estimate the secular regime (:func:`davies_mb.secular_regime`: ``secular_strength`` and
+        ``in_secular_regime`` of the result, with a warning for strengths outside it). ``None`` (default):
+        only up to ``n = 2000`` eigenstates, since the estimate costs :math:`O(n^2)` per point of its
+        121-point strength grid (at L = 16 in the S^z = 0 sector longer than the whole scan); the message
+        says when it was skipped.
 
     Returns
     -------
@@ -488,9 +568,19 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
     if not (0 < _checks.check_positive("epsilon", epsilon) < 1):
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
-    spec, chain = _spectrum_of(system, sector)
-    rho0 = _initial_density(initial, spec, chain)
-    gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
+    if isinstance(system, DaviesGenerator):
+        if couplings is not None or bath is not None or method != "davies" or sector is not None:
+            raise ValueError("teq_scan(generator, None, None, strengths): a DaviesGenerator brings its spectrum, "
+                             "couplings and baths; pass couplings=None, bath=None, method='davies' and no sector")
+        gen1 = system.with_strength(1.0)  # shares the generator's eigen-data (gap, kernel) already computed
+        spec, chain = system.spectrum, None
+        bath = gen1.baths
+        lamb_shift = gen1._core.lamb_shift
+        couplings = []
+    else:
+        spec, chain = _spectrum_of(system, sector)
+        gen1 = _make_generator(method, spec, couplings, bath, lamb_shift)
+    rho0 = _initial_density(initial, spec, chain, vector_ok=method == "davies")
     betas = {b.beta for b in _as_list(bath)}
     beta = betas.pop() if len(betas) == 1 else None  # several temperatures: no Gibbs state to compare with
     if method in ("redfield", "ule"):
@@ -515,11 +605,13 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     if method == "davies":
         # lambda-independent pieces: kernel, final state, mode expansions, distance crossing at lambda = 1
         expansions = []
-        for name, op in zip(names, ops):
+        X0e = gen1._to_eig_state(rho0)  # basis changes once: (n, n) matrices in the eigenbasis of H
+        ops_e = [op_in_eigenbasis(spec, op, f"observables[{name!r}]") for name, op in zip(names, ops)]
+        for Oe in ops_e:
             try:
-                expansions.append(gen1.mode_expansion([op], rho0, commuting=True))
+                expansions.append(gen1.mode_expansion([Oe], X0e, commuting=True, basis="eigen"))
             except ValueError:  # not a charge of H: all Bohr blocks contribute
-                expansions.append(gen1.mode_expansion([op], rho0))
+                expansions.append(gen1.mode_expansion([Oe], X0e, basis="eigen"))
         gap1 = gen1.gap()
         kdim = gen1.kernel_dimension()
         # everything in the eigenbasis of H: (n, n) matrices, never d x d when the spectrum is one sector
@@ -528,8 +620,10 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             X_inf = gen1.stationary_state(rho0, basis="eigen")
         tau_eps = (_distance_crossing(gen1, rho0, X_inf, epsilon, 1.0 / gap1, target_basis="eigen")
                    if gap1 > 0 else np.inf)
-        dg = _trace_norm(X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None else np.nan  # NESS: no Gibbs
-        finals_e = {name: float(np.real(np.sum(spec.to_eigenbasis(op).T * X_inf))) for name, op in zip(names, ops)}
+        # both states live inside the levels: the level-block norm is exact (no eigvalsh of n x n)
+        dg = (_trace_norm_levels(gen1._core, X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None
+              else np.nan)  # NESS: no Gibbs state
+        finals_e = {name: float(np.real(np.sum(Oe.T * X_inf))) for name, Oe in zip(names, ops_e)}
         for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
             g = gen1.with_strength(lam)
             gap = g.gap()
@@ -604,7 +698,17 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
             # the observable never leaves its final value (e.g. total S^z from an S^z = 0 state): no time scale
             del t_fit[name], t_err[name]
             message += f" {name}: stays at its final value (nothing to fit)."
-    regime = _secular_check(spec, couplings, bath, lams)
+    if secular_check is None:
+        secular_check = spec.n <= _SECULAR_MAX_N
+    if secular_check:
+        # the Davies generator already holds the couplings in the eigenbasis: no second basis change
+        regime = (_secular_check(gen1, None, None, lams) if method == "davies"
+                  else _secular_check(spec, couplings, bath, lams))
+        sec_strength, sec_inside = regime.strength_max, regime.inside(lams)
+    else:
+        sec_strength, sec_inside = float("nan"), None
+        message += (f" Secular-regime estimate skipped (n = {spec.n} > {_SECULAR_MAX_N}; pass secular_check=True "
+                    "or call dm.secular_regime(generator)).")
     fits = {"gap": fit_power_law(lams, t_gap), "distance": fit_power_law(lams, t_dist)}
     for name in t_fit:
         fits[f"fit:{name}"] = fit_power_law(lams, t_fit[name])
@@ -616,14 +720,15 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                       final_distance_to_gibbs=dist_g, stationary_states=kmax, thermalizes=thermal,
                       message=message, times=times, trajectories=traj, final_values=finals, method=method,
                       epsilon=float(epsilon), params=params, steady_state=steady, heat_currents=currents,
-                      secular_strength=regime.strength_max, in_secular_regime=regime.inside(lams))
+                      secular_strength=sec_strength, in_secular_regime=sec_inside)
 
 
 def _secular_check(spec, couplings, bath, lams):
-    """The estimated secular regime (dm.secular_regime); warns for the strengths outside it."""
+    """The estimated secular regime (dm.secular_regime of a spectrum and couplings, or of a generator with
+    ``couplings = bath = None``); warns for the strengths outside it."""
     from .validity import secular_regime
 
-    regime = secular_regime(spec, couplings, bath)
+    regime = secular_regime(spec) if couplings is None else secular_regime(spec, couplings, bath)
     outside = lams[~regime.inside(lams)]
     if outside.size:
         _checks.warn(f"{outside.size} of {lams.size} strengths (from {outside.min():g}) lie outside the estimated "
@@ -806,7 +911,7 @@ def two_step_relaxation(system, couplings, bath, strengths, observable, *, initi
     # the bath time: the last time |<O> - O_G| exceeds |O_DE - O_G|/e (dephasing oscillations may cross the
     # Gibbs value early; what matters is when the observable settles near it for good)
     t_bath = np.array([_last_above(times, np.abs(d - og), abs(ode - og) / np.e) for d in dav])
-    regime = _secular_check(spec, couplings, bath, lams)
+    regime = _secular_check(gen1, None, None, lams)  # the generator holds the couplings in the eigenbasis
     params = dict(strengths=lams, initial=initial if isinstance(initial, str) else "array", n_times=n_times,
                   beta=gen1.beta, chain=(dict(name=chain.name, L=chain.L, bc=chain.bc, params=chain.params)
                                          if chain else None))

@@ -158,8 +158,7 @@ def test_superradiance_against_full_space_davies_at_zero_temperature():
     assert_allclose(dk.superradiance(N, np.inf, times=t).intensity, intensity, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("N", [6])  # N = 8 (a zero-frequency block of 12870) takes > 10 min here
+@pytest.mark.parametrize("N", [6, 8])  # N = 8: a zero-frequency block of 12870, sparse and propagated (seconds)
 def test_full_space_davies_large_N(N):
     w0, beta, lam = 1.0, 0.7, 0.2
     bath = dm.OhmicBath(beta=beta, eta=1.0, cutoff=5.0)

@@ -1,0 +1,90 @@
+"""teq_scan on a prebuilt generator, sector states without d x d matrices, the level-block trace norm
+(issue 13: the pieces that make the L = 14-16 sector scans affordable)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+from numpy.testing import assert_allclose
+
+import davies_mb as dm
+from davies_mb.ergodicity import _trace_norm_levels
+
+
+@pytest.fixture(scope="module")
+def sector10():
+    chain = dm.xxz(10, 0.5, j2=0.3)
+    return chain, dm.diagonalize(chain, sector=dict(sz=0))
+
+
+def test_scan_of_a_generator_equals_the_scan_of_the_chain(sector10):
+    chain, spec = sector10
+    A = chain.parse_operator("z0+z1")
+    bath = dm.OhmicBath(beta=1.0)
+    lams = [0.01, 0.1]
+    ref = dm.teq_scan(chain, A, bath, lams, n_times=60, sector=dict(sz=0), progress=False)
+    gen = dm.DaviesGenerator(spec, A, bath, strength=0.3)
+    gen.gap()  # eigen-data computed before the scan are reused by it
+    psi = dm.product_state(10, "neel")  # a state vector: never expanded to a d x d matrix
+    res = dm.teq_scan(gen, None, None, lams, initial=psi, n_times=60, progress=False,
+                      observables=dict(energy=chain.hamiltonian()))
+    assert_allclose(res.t_gap, ref.t_gap, rtol=1e-12)
+    assert_allclose(res.t_distance, ref.t_distance, rtol=1e-6)
+    assert_allclose(res.trajectories["energy"], ref.trajectories["energy"], atol=1e-10)
+    assert_allclose(res.t_fit["energy"], ref.t_fit["energy"], rtol=1e-6)
+    # the secular-regime estimate: on by default for n <= 2000, off on request (and said so)
+    assert np.isfinite(ref.secular_strength)
+    off = dm.teq_scan(gen, None, None, lams, initial=psi, n_times=60, progress=False, secular_check=False,
+                      observables=dict(energy=chain.hamiltonian()))
+    assert np.isnan(off.secular_strength) and off.in_secular_regime is None and "skipped" in off.message
+    with pytest.raises(ValueError, match="couplings=None"):
+        dm.teq_scan(gen, A, bath, lams, initial=psi)
+    with pytest.raises(ValueError, match="couplings=None"):
+        dm.teq_scan(gen, None, None, lams, initial=psi, method="redfield")
+
+
+def test_state_vectors_and_sector_checks_without_dense_eigenvectors(sector10):
+    chain, spec = sector10
+    gen = dm.DaviesGenerator(spec, chain.parse_operator("z0+z1"), dm.OhmicBath(beta=1.0), strength=0.2)
+    rng = np.random.default_rng(11)
+    idx = spec.blocks[0].rows
+    psi = np.zeros(spec.dim, dtype=complex)
+    psi[idx] = rng.normal(size=idx.size) + 1j * rng.normal(size=idx.size)
+    psi /= np.linalg.norm(psi)
+    t = [0.0, 2.0, 30.0]
+    Sz0 = chain.op("z", 0)
+    # the vector route equals the density-matrix route (to_eigenbasis of the d x d projector)
+    assert_allclose(gen.expect([Sz0], psi, t), gen.expect([Sz0], np.outer(psi, psi.conj()), t), atol=1e-12)
+    basis = np.zeros(spec.dim)
+    basis[idx[3]] = 1.0
+    import scipy.sparse as sp
+    proj = sp.csr_array(([1.0], ([idx[3]], [idx[3]])), shape=(spec.dim, spec.dim))  # the named-state form
+    assert_allclose(gen.expect([Sz0], proj, t), gen.expect([Sz0], np.outer(basis, basis), t), atol=1e-12)
+    outside = np.zeros(spec.dim)
+    outside[0] = 1.0  # all up: S^z = 5, not in the sector
+    with pytest.raises(ValueError, match="outside the sector"):
+        gen.expect([Sz0], outside, t)
+    with pytest.raises(ValueError, match=r"ops\[0\] does not leave the sector"):
+        gen.expect([chain.op("x", 0)], psi, t)
+    with pytest.raises(ValueError, match=r"couplings\[0\] does not leave the sector"):
+        dm.DaviesGenerator(spec, chain.parse_operator("x0+z1"), dm.OhmicBath(beta=1.0))
+
+
+@pytest.mark.parametrize("off", [1e-16, 1e-6, 1e-2])
+def test_level_block_trace_norm_is_the_trace_norm(off):
+    # degenerate levels (blocks inside levels) plus coherences of size `off` between levels: the result is the
+    # exact half trace norm whether or not the cheap level-block route applies
+    H = np.diag([0.0, 0.0, 1.0, 2.0, 2.0, 2.0, 3.5])
+    spec = dm.diagonalize(H)
+    gen = dm.DaviesGenerator(spec, np.ones((7, 7)) - np.eye(7), dm.OhmicBath(beta=1.0))
+    rng = np.random.default_rng(5)
+    D = np.zeros((7, 7))
+    for lev in spec.levels:
+        B = rng.normal(size=(lev.size, lev.size))
+        D[np.ix_(lev, lev)] = 0.1 * (B + B.T)
+    C = off * rng.normal(size=(7, 7))
+    C[spec.level_index[:, None] == spec.level_index[None, :]] = 0.0
+    D = D + C + C.T
+    ref = 0.5 * np.sum(np.abs(sla.eigvalsh(D)))
+    assert_allclose(_trace_norm_levels(gen._core, D.copy()), ref, rtol=1e-10 if off < 1e-12 else 1e-13)
