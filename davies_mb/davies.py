@@ -774,7 +774,8 @@ class DaviesGenerator:
                 mu0, Q0, Q0i = self._w0_eigs()
                 c0 = (Q0.conj().T @ y0) if Q0i is None else (Q0i @ y0)
                 pieces = [(np.arange(y0.size), mu0, Q0 * c0[None, :])]
-            w0_real = all(np.isrealobj(B) for _, _, B in pieces)
+            # real only when the amplitudes and the rates are (complex rates: a non-symmetric piece, e.g. a NESS)
+            w0_real = all(np.isrealobj(B) and np.isrealobj(mu) for _, mu, B in pieces)
 
             def w0_at(t):
                 y = np.zeros(y0.size, dtype=float if w0_real else complex)
