@@ -185,20 +185,24 @@ def test_xx_thermal_energies_match_free_fermions_L64():
 
 
 # -- thermal states against ED ---------------------------------------------------------------------
-def _gibbs(chain, betas, names):
-    H = chain.hamiltonian(sparse=False)
-    w, V = np.linalg.eigh(H)
-    out = {"energy": [], "log_z": [], **{k: [] for k in names}}
-    ops = {k: V.conj().T @ chain.parse_operator(k).toarray() @ V for k in names}
+def _gibbs_averages(w, diag_ops, betas):
+    """Energy, ln Z and <O> of exp(-beta H) from the eigenvalues w and each observable's eigenbasis diagonal."""
+    out = {"energy": [], "log_z": [], **{k: [] for k in diag_ops}}
     for b in betas:
         p = np.exp(-b * (w - w[0]))
         Z = p.sum()
         p /= Z
         out["energy"].append(p @ w)
         out["log_z"].append(np.log(Z) - b * w[0])
-        for k in names:
-            out[k].append(np.real(np.diag(ops[k])) @ p)
+        for k, o in diag_ops.items():
+            out[k].append(o @ p)
     return {k: np.array(v) for k, v in out.items()}
+
+
+def _gibbs(chain, betas, names):
+    w, V = np.linalg.eigh(chain.hamiltonian(sparse=False))
+    return _gibbs_averages(w, {k: np.real(np.diag(V.conj().T @ chain.parse_operator(k).toarray() @ V))
+                               for k in names}, betas)
 
 
 @pytest.mark.parametrize("chain", [
@@ -233,16 +237,7 @@ def _sector_gibbs(chain, sz, betas, names):
     np.testing.assert_allclose(np.sort(dm.diagonalize(chain, sector=dict(sz=sz)).energies), w, atol=1e-12)
     ops = {k: np.real(np.diag(V.conj().T @ chain.parse_operator(k).toarray()[np.ix_(idx, idx)] @ V))
            for k in names}
-    out = {"energy": [], "log_z": [], **{k: [] for k in names}}
-    for b in betas:
-        p = np.exp(-b * (w - w[0]))
-        Z = p.sum()
-        p /= Z
-        out["energy"].append(p @ w)
-        out["log_z"].append(np.log(Z) - b * w[0])
-        for k in names:
-            out[k].append(ops[k] @ p)
-    return {k: np.array(v) for k, v in out.items()}
+    return _gibbs_averages(w, ops, betas)
 
 
 @pytest.mark.parametrize("chain,sz", [
