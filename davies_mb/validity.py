@@ -40,6 +40,7 @@ the :math:`d\times d` Pauli block: usable wherever the spectrum is. It is second
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import scipy.linalg as sla
@@ -105,12 +106,22 @@ class SecularRegime:
         lams = np.atleast_1d(np.asarray(strengths, dtype=float))
         if not self._terms:
             return np.zeros(lams.size)
-        c, om, nu, mu1 = self._terms
+        cr, ci, om, ar, ai, mu1 = self._real_terms
         out = np.empty(lams.size)
         for i, lam in enumerate(lams):
             l2 = lam * lam
-            out[i] = l2 * abs(np.real(np.sum(c / (1j * om + l2 * (mu1 - nu))))) / abs(mu1)
+            # Re[c / (i om + l2 a)] in real arithmetic (about 3x faster than complex division on n^2 terms)
+            dr = l2 * ar
+            di = om + l2 * ai
+            out[i] = l2 * abs(float(np.sum((cr * dr + ci * di) / (dr * dr + di * di)))) / abs(mu1)
         return out
+
+    @functools.cached_property
+    def _real_terms(self):
+        c, om, nu, mu1 = self._terms
+        a = mu1 - nu
+        return (np.ascontiguousarray(c.real), np.ascontiguousarray(c.imag), np.asarray(om, dtype=float),
+                np.ascontiguousarray(a.real), np.ascontiguousarray(a.imag), mu1)
 
     def describe(self, strength: float) -> str:
         """One sentence for a warning or a table note."""
@@ -382,12 +393,11 @@ def secular_regime(system, couplings=None, bath=None, *, rel: float = 0.1, safet
     reg = SecularRegime(np.inf, rel, gap1, np.inf, 0.0, w_sp, _terms=(c, omv, nuv, complex(mu1)),
                         gap_strength_max=np.inf)
     grid = np.geomspace(1e-5, 10.0, 121)
-    dev = reg.deviation(grid)
     target = rel / safety
-    above = np.flatnonzero(dev >= target)
-    if above.size == 0:
+    # the first grid point at or above the target: scanned upwards and stopped there (each point costs O(n^2))
+    k = next((i for i, lam in enumerate(grid) if reg.deviation([lam])[0] >= target), None)
+    if k is None:
         return _with_tail(reg)
-    k = int(above[0])
     if k == 0:
         lam = float(grid[0])
     else:
