@@ -548,12 +548,14 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         imaginary and vanishes in every real state, so it carries no time scale from a real initial state).
     epsilon : float
         Threshold of the trace-distance time.
-    secular_check : bool or None
+    secular_check : bool, "tail" or None
         Estimate the secular regime (:func:`davies_mb.secular_regime`: ``secular_strength`` and
         ``in_secular_regime`` of the result, with a warning for strengths outside it). ``None`` (default):
         only up to ``n = 2000`` eigenstates, since the estimate costs :math:`O(n^2)` per point of its
-        121-point strength grid (at L = 16 in the S^z = 0 sector longer than the whole scan); the message
-        says when it was skipped.
+        strength grid (at L = 16 in the S^z = 0 sector longer than the whole scan); the message says when it
+        was skipped. ``"tail"``: also the energy tail's limit from ``initial`` (``secular_regime(...,
+        initial=...)``), which can be several times stricter than the gap's (measured at L = 5,
+        docs/studies.md) but costs about as much as a scan at L = 8 and a third of one at L = 10.
 
     Returns
     -------
@@ -568,6 +570,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     t_max_factor = _checks.check_positive("t_max_factor", t_max_factor)
     if not (0 < _checks.check_positive("epsilon", epsilon) < 1):
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
+    if secular_check not in (None, True, False, "tail"):
+        raise ValueError(f"secular_check must be None, True, False or 'tail', got {secular_check!r}")
     if isinstance(system, DaviesGenerator):
         if couplings is not None or bath is not None or method != "davies" or sector is not None:
             raise ValueError("teq_scan(generator, None, None, strengths): a DaviesGenerator brings its spectrum, "
@@ -701,9 +705,10 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     if secular_check is None:
         secular_check = spec.n <= _SECULAR_MAX_N
     if secular_check:
+        tail0 = rho0 if secular_check == "tail" else None
         # the Davies generator already holds the couplings in the eigenbasis: no second basis change
-        regime = (_secular_check(gen1, None, None, lams) if method == "davies"
-                  else _secular_check(spec, couplings, bath, lams))
+        regime = (_secular_check(gen1, None, None, lams, tail0) if method == "davies"
+                  else _secular_check(spec, couplings, bath, lams, tail0))
         sec_strength, sec_inside = regime.strength_max, regime.inside(lams)
     else:
         sec_strength, sec_inside = float("nan"), None
@@ -723,12 +728,13 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
                       secular_strength=sec_strength, in_secular_regime=sec_inside)
 
 
-def _secular_check(spec, couplings, bath, lams):
+def _secular_check(spec, couplings, bath, lams, initial=None):
     """The estimated secular regime (dm.secular_regime of a spectrum and couplings, or of a generator with
-    ``couplings = bath = None``); warns for the strengths outside it."""
+    ``couplings = bath = None``; with ``initial``, the energy tail's limit too); warns for the strengths outside it."""
     from .validity import secular_regime
 
-    regime = secular_regime(spec) if couplings is None else secular_regime(spec, couplings, bath)
+    regime = (secular_regime(spec, initial=initial) if couplings is None
+              else secular_regime(spec, couplings, bath, initial=initial))
     outside = lams[~regime.inside(lams)]
     if outside.size:
         _checks.warn(f"{outside.size} of {lams.size} strengths (from {outside.min():g}) lie outside the estimated "

@@ -88,3 +88,26 @@ def test_level_block_trace_norm_is_the_trace_norm(off):
     D = D + C + C.T
     ref = 0.5 * np.sum(np.abs(sla.eigvalsh(D)))
     assert_allclose(_trace_norm_levels(gen._core, D.copy()), ref, rtol=1e-10 if off < 1e-12 else 1e-13)
+
+
+def test_secular_check_tail_reports_the_stricter_energy_tail_limit():
+    """L = 5, XXZ + J2, x0 + z1, beta = 1, Neel: the energy tail leaves the secular regime at a strength several
+    times below the gap's (issue 15, measured against the ULE); teq_scan(secular_check="tail") reports and warns
+    with that limit, the default with the gap's."""
+    chain = dm.xxz(L=5, delta=0.5, j2=0.3, hz=0.1)
+    A = chain.parse_operator("x0+z1")
+    bath = dm.OhmicBath(beta=1.0)
+    psi = dm.product_state(5, "neel")
+    spec = dm.diagonalize(chain)
+    gap_only = dm.secular_regime(spec, A, bath)
+    with_tail = dm.secular_regime(spec, A, bath, initial=psi)
+    assert with_tail.tail_strength_max < 0.5 * gap_only.strength_max  # the L = 5 finding: 0.018 against 0.079
+    lam = np.sqrt(with_tail.strength_max * gap_only.strength_max)  # inside the gap's regime, outside the tail's
+    plain = dm.teq_scan(chain, A, bath, [lam], initial=psi, n_times=40, progress=False)
+    assert plain.secular_strength == pytest.approx(gap_only.strength_max, rel=1e-12) and plain.in_secular_regime[0]
+    with pytest.warns(UserWarning, match="energy tail limits it"):
+        tail = dm.teq_scan(chain, A, bath, [lam], initial=psi, n_times=40, progress=False, secular_check="tail")
+    assert tail.secular_strength == pytest.approx(with_tail.strength_max, rel=1e-12)
+    assert not tail.in_secular_regime[0]
+    with pytest.raises(ValueError, match="secular_check"):
+        dm.teq_scan(chain, A, bath, [lam], initial=psi, progress=False, secular_check="yes")
