@@ -244,6 +244,13 @@ def check_hermitian(name: str, op, rtol: float = 1e-10) -> None:
 #: States up to this dimension get a full eigenvalue check of positivity (O(d^3)); larger ones the cheap
 #: necessary conditions only (non-negative diagonal, every 2x2 principal minor >= 0).
 FULL_POSITIVITY_MAX_DIM = 1024
+_ROWS = 256  # rows per block of the O(d^2) checks on large dense states
+
+
+def hermitian_close(A) -> bool:
+    """``np.allclose(A, A^dag)`` for a dense square array, in blocks of rows (no temporaries of A's size)."""
+    A = np.asarray(A)
+    return all(np.allclose(A[r0:r0 + _ROWS], A[:, r0:r0 + _ROWS].conj().T) for r0 in range(0, A.shape[0], _ROWS))
 
 
 def check_density_matrix(name: str, rho, dim: int | None = None, *, vector: bool = True, tol: float = 1e-8):
@@ -325,8 +332,9 @@ ho_{jj} + \mathrm{tol}`
         diff = abs(r - r.conj().T)
         err = float(diff.max()) if diff.nnz else 0.0
         diag = r.diagonal()
-    else:
-        err = float(np.max(np.abs(r - r.conj().T)))
+    else:  # in blocks of rows: no d x d temporaries (a state at L = 16 in a sector is 1.3 GB)
+        err = max(float(np.max(np.abs(r[r0:r0 + _ROWS] - r[:, r0:r0 + _ROWS].conj().T)))
+                  for r0 in range(0, d, _ROWS))
         diag = np.diagonal(r)
     if err > tol:
         raise ValueError(f"{name} is not Hermitian: max |{name} - {name}^dag| = {err:.3g}; a density matrix is "
@@ -349,7 +357,8 @@ ho_{jj} + \mathrm{tol}`
                 viol = np.abs(coo.data) ** 2 - np.clip(p[coo.row], 0, None) * np.clip(p[coo.col], 0, None)
             else:
                 q = np.clip(p, 0, None)
-                viol = np.abs(r) ** 2 - np.outer(q, q)
+                viol = np.array([float(np.max(np.abs(r[r0:r0 + _ROWS]) ** 2 - np.outer(q[r0:r0 + _ROWS], q)))
+                                 for r0 in range(0, d, _ROWS)])
             worst = float(np.max(viol)) if np.size(viol) else 0.0
             if worst > tol:
                 lo, what = -np.sqrt(worst), "a 2x2 principal minor (|rho_ij|^2 - rho_ii rho_jj)"

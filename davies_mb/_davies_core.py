@@ -18,7 +18,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from . import _checks
-from . import _davies_sparse
+from . import _davies_sparse, _tridiagonal
 from ._kernels import add_jump_block, jump_matvec
 from .spectrum import Spectrum, group_levels
 
@@ -32,6 +32,13 @@ _SPARSE_FILL = 0.05
 # Largest error amplification exp(beta * span / 2) accepted for eigenvector (mode) expansions of states:
 # 1e4 keeps them at ~1e-12 absolute; beyond it (low temperature) kernels and dynamics use the physical frame.
 _MAX_AMPLIFICATION = 1e4
+# Physical rate tables derived from the symmetric ones are cached while one takes at most this many bytes
+_GAMMA_CACHE_BYTES = 2**28
+# Bohr-frequency classes of more level pairs than this are not kept (each pair costs ~26 bytes); see classes()
+_PAIRS_CACHE = 2 * 10**7
+# A real symmetric piece of the nu = 0 block above this size keeps its eigenvectors in factored form
+# (Householder reflectors and the tridiagonal eigenvectors, davies_mb._tridiagonal): half the work of eigh
+_FACTORED_MIN = 6000
 
 
 
@@ -54,26 +61,20 @@ class _Core:
         self.symmetric = self.single_beta and not lamb_shift
         self.real = all(np.isrealobj(a) for a in A)
         nl = self.eps.size
-        # the generator's own level-resolved work arrays: wl, gamma_l and rate_l per bath (+ S(w) per bath)
+        # One rate table per distinct bath (couplings sharing a bath share it), built in row chunks: the
+        # generator's only level x level arrays. With one temperature only the symmetric table is stored; the
+        # physical rates are derived from it on demand (:meth:`gamma`).
+        uniq = {}
+        for b in baths:
+            uniq.setdefault(id(b), b)
+        n_tables = len(uniq) * (2 if lamb_shift else 1) + 1  # + one physical table derived at a time
         _checks.check_memory_total(
             "the Davies generator's level-resolved rate tables",
-            [((nl, nl), np.float64)] * (1 + (3 if lamb_shift else 2) * len(baths)) + [((n, n), np.float64)],
+            [((nl, nl), np.float64)] * (n_tables + 1) + [((n, n), np.float64)],
             hint="Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
-        # Level-resolved rates: wl[c, b] = eps_b - eps_c, energy given to the bath when b -> c.
-        wl = self.eps[None, :] - self.eps[:, None]
-        self.gamma_l = [b.gamma(wl) for b in baths]  # physical rates: gamma_l[c, b] is the rate of b -> c
-        if self.single_beta:
-            # symmetric rates sqrt(gamma(w) gamma(-w)) = gamma(|w|) exp(-beta |w| / 2): no overflow at any beta
-            # (0 between different levels at beta = inf, gamma(0) inside a level)
-            aw = np.abs(wl)
-            with np.errstate(under="ignore", invalid="ignore"):  # inf * 0 on the diagonal is discarded
-                damp = np.exp(np.where(aw > 0, -0.5 * self.beta * aw, 0.0))
-            # gamma(|w|) is gamma_l where w >= 0 and its transpose elsewhere (wl is antisymmetric)
-            self.rate_l = [np.where(wl >= 0, G, G.T) * damp for G in self.gamma_l]
-            self.pgibbs = spectrum.gibbs_weights(self.beta)
-        else:
-            self.rate_l = self.gamma_l
-            self.pgibbs = None
+        tables = {key: self._rate_table(b) for key, b in uniq.items()}
+        self.rate_l = [tables[id(b)] for b in baths]
+        self.pgibbs = spectrum.gibbs_weights(self.beta) if self.single_beta else None
         # Conditioning of the similarity X_ij = (p_i p_j)^{1/4} Y_ij: a right eigenvector carries weights
         # p^{1/2} and a left one p^{-1/2}, so an element of exp(tL) from level b to level a is computed with
         # absolute error ~ eps_mach * exp(beta (eps_b - eps_a) / 2). Eigenvectors (mode expansions) are used
@@ -91,6 +92,7 @@ class _Core:
             self.scale = np.ones(n)
         self.ls_l = None
         if lamb_shift:
+            wl = self.eps[None, :] - self.eps[:, None]
             uniq, inv = np.unique(np.round(wl, 12), return_inverse=True)
             if uniq.size > 20000:
                 raise ValueError(
@@ -110,6 +112,65 @@ class _Core:
         self._groups = None
         self._small = None
         self._pieces = None
+
+    def _rate_table(self, bath):
+        r"""Level-resolved rates of one bath at lambda = 1, row chunk by row chunk (no level x level temporaries).
+
+        With one temperature the symmetric rates :math:`\sqrt{\gamma(w)\gamma(-w)} = \gamma(|w|)e^{-\beta|w|/2}`
+        (no overflow at any beta; 0 between different levels at beta = inf, gamma(0) inside a level); otherwise
+        the physical rates ``R[c, b] = gamma(eps_b - eps_c)``, the rate of b -> c.
+        """
+        nl = self.eps.size
+        out = np.empty((nl, nl))
+        step = max(1, _CHUNK // max(nl, 1))
+        for r0 in range(0, nl, step):
+            wl = self.eps[None, :] - self.eps[r0:r0 + step, None]  # energy given to the bath when b -> c
+            if self.single_beta:
+                aw = np.abs(wl)
+                with np.errstate(under="ignore", invalid="ignore"):  # inf * 0 on the diagonal is discarded
+                    damp = np.exp(np.where(aw > 0, -0.5 * self.beta * aw, 0.0))
+                out[r0:r0 + step] = bath.gamma(aw) * damp
+            else:
+                out[r0:r0 + step] = bath.gamma(wl)
+        return out
+
+    def gamma(self, a: int) -> np.ndarray:
+        r"""Physical rates of coupling ``a``: ``G[c, b] = gamma(eps_b - eps_c)``, the rate of b -> c (lambda = 1).
+
+        With one temperature, from the stored symmetric table: :math:`\gamma(w) = r(w)\,e^{\beta w/2}` (KMS;
+        a new level x level array on each call, cached only while the generator is small). At beta = inf, or
+        where the factor could overflow, from the bath directly.
+        """
+        if not self.single_beta:
+            return self.rate_l[a]
+        cache = self.__dict__.setdefault("_gamma_cache", {})
+        R = self.rate_l[a]
+        if id(R) in cache:  # couplings that share a bath share its table
+            return cache[id(R)]
+        nl = self.eps.size
+        G = np.empty((nl, nl))
+        step = max(1, _CHUNK // max(nl, 1))
+        for r0 in range(0, nl, step):
+            G[r0:r0 + step] = self.gamma_rows(a, r0, min(nl, r0 + step))
+        if nl * nl * 8 <= _GAMMA_CACHE_BYTES:
+            cache[id(R)] = G
+        return G
+
+    def gamma_rows(self, a: int, r0: int, r1: int) -> np.ndarray:
+        """Rows ``r0:r1`` of :meth:`gamma` (a new array; no level x level temporaries)."""
+        R = self.rate_l[a]
+        cached = getattr(self, "_gamma_cache", {}).get(id(R))
+        if not self.single_beta or cached is not None:
+            return np.array((R if cached is None else cached)[r0:r1])
+        wl = self.eps[None, :] - self.eps[r0:r1, None]  # energy given to the bath when b -> c
+        if np.isfinite(self.beta) and 0.5 * self.beta * float(self.eps[-1] - self.eps[0]) < 600.0:
+            return R[r0:r1] * np.exp(0.5 * self.beta * wl)
+        return self.baths[a].gamma(wl)
+
+    @property
+    def gamma_l(self) -> list:
+        """Physical rate tables of every coupling (see :meth:`gamma`)."""
+        return [self.gamma(a) for a in range(len(self.A))]
 
     # -- structure ---------------------------------------------------------------------------------
     def _levels_members(self):
@@ -154,10 +215,16 @@ class _Core:
         rows, cols, vals, lsv = [], [], [], []
         self.Kblk, self.LSblk = {}, {}
         self.lev_pos = np.zeros(self.eps.size, dtype=np.int64)
+        # gamma[c, b] is the rate of b -> c: K_st = sum_k gamma(eps_b - eps_l(k)) conj(A_ks) A_kt
+        Ksum = {gv: 0.0 for gv in self.members}
+        for a, A in enumerate(self.A):
+            G = self.gamma(a)  # one physical table at a time
+            for gv, (levs, M) in self.members.items():
+                Ksum[gv] = Ksum[gv] + self._sandwich(A, G, levs, M)
+            del G
         for gv, (levs, M) in self.members.items():
             self.lev_pos[levs] = np.arange(levs.size)
-            # gamma_l[c, b] is the rate of b -> c: K_st = sum_k gamma(eps_b - eps_l(k)) conj(A_ks) A_kt
-            Kb = sum(self._sandwich(A, G, levs, M) for A, G in zip(self.A, self.gamma_l))
+            Kb = Ksum[gv]
             Lb = (sum(self._sandwich(A, S, levs, M) for A, S in zip(self.A, self.ls_l))
                   if self.lamb_shift else None)
             self.Kblk[int(gv)] = Kb
@@ -182,7 +249,8 @@ class _Core:
             wl = self.eps[None, :] - self.eps[:, None]  # wl[c, b] = eps_b - eps_c = energy given to the bath
             off = np.concatenate([[0], np.cumsum(self.g**2)[:-1]])
             out = []
-            for A, G in zip(self.A, self.gamma_l):
+            for a, A in enumerate(self.A):
+                G = self.gamma(a)
                 q = np.zeros(self.I0.size, dtype=complex)
                 for gv, (levs, M) in self.members.items():
                     Qb = self._sandwich(A, -wl * G, levs, M)
@@ -320,40 +388,62 @@ class _Core:
         The nu = 0 block is block diagonal over components (jumps stay inside, K acts inside levels).
         """
         if self._components is None:
-            st = self.level_start
             nl = self.eps.size
-            W = np.zeros((nl, nl))
-            step = max(1, _CHUNK // max(self.n, 1))  # rows per chunk: no n x n temporaries
-            for a, A in enumerate(self.A):
-                blk = np.zeros((nl, nl))
-                l0 = 0
-                while l0 < nl:
-                    l1 = int(np.searchsorted(st, st[l0] + step, side="right"))
-                    l1 = max(l1, l0 + 1)
-                    r0, r1 = st[l0], (st[l1] if l1 < nl else self.n)
-                    rows = np.abs(A[r0:r1]) ** 2
-                    blk[l0:l1] = np.add.reduceat(np.add.reduceat(rows, st, axis=1), st[l0:l1] - r0, axis=0)
-                    l0 = l1
-                W += self.gamma_l[a] * blk  # gamma_l[c, b]: rate of b -> c
-            np.fill_diagonal(W, 0.0)
-            tol = 1e-12 * max(float(W.max()), 1e-300)
-            self._components = connected_components(sp.csr_array(W > tol), directed=True, connection="strong")
+            # two passes over level chunks (the threshold needs the largest rate first), so that no level x
+            # level array is ever formed: at L = 16 in a sector the full W, its block and a dense graph cost 4 GB
+            wmax = max((float(np.max(Wc)) for _, _, Wc in self._transition_chunks()), default=0.0)
+            tol = 1e-12 * max(wmax, 1e-300)
+            rows, cols, full = [], [], True
+            for l0, l1, Wc in self._transition_chunks():
+                r, cc = np.nonzero(Wc > tol)
+                full = full and r.size == Wc.size - (l1 - l0)  # every edge but the diagonal
+                rows.append(r + l0)
+                cols.append(cc)
+            if full:  # a generic chain: every level reaches every other one directly
+                self._components = (1, np.zeros(nl, dtype=np.int32))
+            else:
+                r, cc = np.concatenate(rows), np.concatenate(cols)
+                G = sp.csr_array((np.ones(r.size, dtype=bool), (r, cc)), shape=(nl, nl))
+                self._components = connected_components(G, directed=True, connection="strong")
         return self._components
+
+    def _transition_chunks(self):
+        r"""Yield ``(l0, l1, W[l0:l1])``: rows of the level transition rates
+        :math:`W_{cb} = \sum_\alpha \gamma_\alpha(\epsilon_b-\epsilon_c)\|\Pi_c A_\alpha\Pi_b\|^2` (zero diagonal)."""
+        st = self.level_start
+        nl = self.eps.size
+        step = max(1, _CHUNK // max(self.n, 1))  # rows per chunk: no n x n temporaries
+        l0 = 0
+        while l0 < nl:
+            l1 = int(np.searchsorted(st, st[l0] + step, side="right"))
+            l1 = max(l1, l0 + 1)
+            r0, r1 = st[l0], (st[l1] if l1 < nl else self.n)
+            Wc = np.zeros((l1 - l0, nl))
+            for a, A in enumerate(self.A):
+                rows = np.abs(A[r0:r1]) ** 2
+                blk = np.add.reduceat(np.add.reduceat(rows, st, axis=1), st[l0:l1] - r0, axis=0)
+                Wc += self.gamma_rows(a, l0, l1) * blk  # gamma[c, b]: rate of b -> c
+            Wc[np.arange(l1 - l0), np.arange(l0, l1)] = 0.0
+            yield l0, l1, Wc
+            l0 = l1
 
     def w0_top(self, k, zero_tol):
         """The whole kernel and at least the k slowest nonzero modes of the nu = 0 block.
 
-        Dense eigen-decomposition for small blocks (cached: everything is returned); for large Hermitian
-        blocks, :meth:`_lanczos_top`. Returns ``(mu, R, Lk)``: eigenvalues sorted by decreasing real
-        part, right vectors and left vectors (columns, biorthonormal).
+        Dense eigen-decomposition for small blocks (cached; the kernel and the k slowest modes are returned,
+        not a reordered copy of all the eigenvectors); for large Hermitian blocks, :meth:`_lanczos_top`.
+        Returns ``(mu, R, Lk)``: eigenvalues sorted by decreasing real part, right vectors and left vectors
+        (columns, biorthonormal).
         """
         D0 = self.I0.size
         if self._w0 is not None or D0 <= _DENSE_W0 or not self.hermitian:
             mu, Q, Qi = self.w0()
             order = np.argsort(-np.real(mu), kind="stable")
-            R = Q[:, order]
-            Lk = R if Qi is None else Qi[order, :].conj().T
-            return mu[order], R, Lk
+            z = int(np.sum(np.abs(mu) <= zero_tol))
+            keep = order[:z + max(int(k), 1)]
+            R = Q[:, keep]
+            Lk = R if Qi is None else Qi[keep, :].conj().T
+            return mu[keep], R, Lk
         return self._lanczos_top(k, zero_tol)
 
     def _lanczos_top(self, k, zero_tol):
@@ -374,7 +464,10 @@ class _Core:
             elif isinstance(M, np.ndarray):
                 # the block is stored: split it by its own sparsity graph, which also isolates elements
                 # that nothing couples to (Lanczos cannot see such exactly decoupled zero modes reliably)
-                ncomp, comp_of = connected_components(sp.csr_array(M != 0), directed=False)
+                if np.count_nonzero(M) == M.size:  # a generic chain: every element coupled, one piece
+                    ncomp, comp_of = 1, np.zeros(D0, dtype=np.int32)
+                else:
+                    ncomp, comp_of = connected_components(sp.csr_array(M != 0), directed=False)
             else:
                 ncomp, labels = self.components()
                 comp_of = labels[self.li[self.I0]]
@@ -482,9 +575,35 @@ class _Core:
         cache = self.__dict__.setdefault("_piece_eigs", {})
         key = np.asarray(sel, dtype=np.int64).tobytes()
         if key not in cache:
+            m = int(sel.size)
+            factored = self.hermitian and self.real and m > _FACTORED_MIN
+            # the block (overwritten in place) and the eigenvectors, plus evd's 2 m^2 workspace when not factored
+            _checks.check_memory_total(
+                f"the eigen-decomposition of a {m}-element piece of the zero-frequency block",
+                [((m, m), np.float64 if self.real else np.complex128)] * (2 if factored else (4 if self.hermitian
+                                                                                              else 5)),
+                hint="Use a symmetry sector (sector=dict(sz=...)) or a smaller system.")
             Mc = build()
+            whole = sel.size == self.I0.size
+            if whole and Mc is getattr(self, "_w0_matrix", None):
+                del self._w0_matrix  # the eigenvectors overwrite the stored block: one n x n array fewer
             if self.hermitian:
-                mu, Q = sla.eigh(Mc, driver="evd", check_finite=False)
+                # a matrix built for this call (or the stored whole block, released above) is overwritten by its
+                # eigenvectors; F-order (the transpose of a symmetric real matrix) avoids LAPACK's copy
+                own = whole or not np.shares_memory(Mc, getattr(self, "_w0_matrix", np.zeros(0)))
+                if own and self.real and Mc.shape[0] > _FACTORED_MIN and Mc.dtype == np.float64:
+                    # a large generic block: eigenvectors in factored form (half the work of eigh, see
+                    # davies_mb._tridiagonal); only products with vectors and a few columns are ever needed
+                    mu, Q = _tridiagonal.eigh_factored(Mc)
+                    out = (mu, Q, None)
+                    if whole:
+                        self._w0 = out
+                        return out
+                    cache[key] = out
+                    return out
+                if own and self.real and Mc.flags.c_contiguous:
+                    Mc = Mc.T
+                mu, Q = sla.eigh(Mc, driver="evd", check_finite=False, overwrite_a=own)
                 out = (mu, Q, None)
             else:
                 mu, Q = sla.eig(Mc, check_finite=False)
@@ -513,8 +632,13 @@ class _Core:
         return self.w0_matrix()
 
     def w0_matrix(self):
-        if self._w0 is None and not hasattr(self, "_w0_matrix"):
-            self._w0_matrix = self.block(self.I0, self.J0)
+        """The dense nu = 0 block (symmetric frame, lambda = 1); stored until its eigen-decomposition overwrites
+        it (:meth:`piece_eig`), rebuilt (not stored) when asked for afterwards."""
+        if not hasattr(self, "_w0_matrix"):
+            M = self.block(self.I0, self.J0)
+            if self._w0 is not None:
+                return M
+            self._w0_matrix = M
         return self._w0_matrix
 
     # -- physical frame (low temperature, several temperatures) -----------------------------------------
@@ -623,8 +747,83 @@ class _Core:
             cls, centers = group_levels(nu, self.spec.level_tol)
             counts = np.bincount(cls)
             multi = counts[cls] > 1
-            self._classes = (pa, pb, nu, cls, multi)
+            out = (pa, pb, nu, cls, multi)
+            if pa.size > _PAIRS_CACHE:
+                # too many pairs to keep (~2 GB at 12870 levels): the row-wise routes below need only the
+                # pairs of degenerate Bohr classes and the special groups, kept; a caller that needs the full
+                # list recomputes it
+                self._multi_pairs = (pa[multi].astype(np.int64), pb[multi].astype(np.int64))
+                if self._groups is None:
+                    self._groups = self._groups_from(*out)
+                return out
+            self._classes = out
         return self._classes
+
+    # -- coherences of a non-degenerate spectrum, row block by row block ---------------------------
+    @property
+    def all_single(self) -> bool:
+        """Every level non-degenerate: the nu = 0 block holds the populations only, and every coherence is
+        a pair of levels, alone in its Bohr class unless :meth:`multi_pairs` lists it."""
+        return self.eps.size == self.n and self.n > 1
+
+    def multi_pairs(self):
+        """Level pairs ``(a, b)``, ``eps_a > eps_b``, whose Bohr frequency is shared with another pair (int64)."""
+        if getattr(self, "_multi_pairs", None) is None:
+            pa, pb, nu, cls, multi = self.classes()
+            self._multi_pairs = (pa[multi].astype(np.int64), pb[multi].astype(np.int64))
+        return self._multi_pairs
+
+    def row_blocks(self):
+        """Row slices ``(r0, r1)`` of n x n work in blocks of about ``_CHUNK`` elements."""
+        step = max(1, _CHUNK // max(self.n, 1))
+        return [(r0, min(self.n, r0 + step)) for r0 in range(0, self.n, step)]
+
+    def norm2_split(self, O):
+        """``(total, between)``: squared Frobenius norm of an eigenbasis matrix and of its part between different
+        levels (the nu = 0 elements zeroed), summed exactly, row block by row block (no n x n temporaries)."""
+        tot = between = 0.0
+        for r0, r1 in self.row_blocks():
+            blk = np.array(O[r0:r1], copy=True)
+            tot += float(np.sum(np.abs(blk) ** 2))
+            lo, hi = np.searchsorted(self.I0, [r0, r1])  # I0 is sorted (level-major)
+            blk[self.I0[lo:hi] - r0, self.J0[lo:hi]] = 0.0
+            between += float(np.sum(np.abs(blk) ** 2))
+        return tot, between
+
+    def coherence_rates(self, rows, cols):
+        r"""Closed-form coherence decay rates (lambda = 1) of the states ``rows`` x ``cols`` (index arrays or
+        slices), for a non-degenerate spectrum: :math:`r_{ab} = (K_{aa} + K_{bb})/2 - \sum_\alpha \gamma_\alpha(0)
+        A^\alpha_{aa} A^\alpha_{bb}` (:meth:`pair_rates`; exact for pairs alone in their Bohr class)."""
+        K = self.Kdiag
+        r = 0.5 * (K[rows][:, None] + K[cols][None, :])
+        for k, A in enumerate(self.A):
+            d = np.real(np.diagonal(A))
+            r -= self.rate_l[k][0, 0] * d[rows][:, None] * d[cols][None, :]
+        return r
+
+    def coherence_rates_rows(self, r0, r1):
+        """:meth:`coherence_rates` of the rows ``r0:r1`` against every column."""
+        return self.coherence_rates(slice(r0, r1), slice(None))
+
+    def out_rates(self):
+        r""":math:`\Gamma_a = K_{aa} - \sum_\alpha \gamma_\alpha(0) (A^\alpha_{aa})^2` (lambda = 1, non-degenerate
+        spectra): the total rate out of state a, and the decay rate of the "diagonal" of the coherence kernel
+        :math:`e^{-r_{ab}\tau}`, which is positive semidefinite (see ergodicity._coherence_split)."""
+        out = self.Kdiag.copy()
+        for k, A in enumerate(self.A):
+            out -= self.rate_l[k][0, 0] * np.real(np.diagonal(A)) ** 2
+        return out
+
+    def single_pair_rates_rows(self):
+        """Yield the closed-form rates of the pairs ``a > b`` alone in their Bohr class, one row block at a time
+        (a 1-d array per block; the pairs of degenerate Bohr classes are left out)."""
+        ma, mb = self.multi_pairs()
+        for r0, r1 in self.row_blocks():
+            r = self.coherence_rates_rows(r0, r1)
+            keep = np.arange(r0, r1)[:, None] > np.arange(self.n)[None, :]
+            sel = (ma >= r0) & (ma < r1)
+            keep[ma[sel] - r0, mb[sel]] = False
+            yield r[keep]
 
     def single_nondeg(self):
         """Level pairs of non-degenerate levels alone in their Bohr class: (a, b, nu) as state indices."""
@@ -671,30 +870,33 @@ class _Core:
         ``nu`` holds the Bohr frequencies (P,). Elements are the nu > 0 half of each class.
         """
         if self._groups is None:
-            pa, pb, nu, cls, multi = self.classes()
-            st, g = self.level_start, self.g
-            groups = []
-            single = ~multi & ((g[pa] > 1) | (g[pb] > 1))
-            if np.any(single):
-                ga_all, gb_all = g[pa[single]], g[pb[single]]
-                sa, sb, snu = pa[single], pb[single], nu[single]
-                for ga, gb in sorted(set(zip(ga_all.tolist(), gb_all.tolist()))):
-                    sel = (ga_all == ga) & (gb_all == gb)
-                    groups.append((sa[sel], sb[sel], None, None, snu[sel]))
-            if np.any(multi):
-                sel = np.flatnonzero(multi)
-                bounds = np.flatnonzero(np.diff(cls[sel])) + 1
-                for grp in np.split(sel, bounds):
-                    I, J = [], []
-                    for a, b in zip(pa[grp], pb[grp]):
-                        ma = st[a] + np.arange(g[a])
-                        mb = st[b] + np.arange(g[b])
-                        I.append(np.repeat(ma, mb.size))
-                        J.append(np.tile(mb, ma.size))
-                    groups.append((None, None, np.concatenate(I)[None, :], np.concatenate(J)[None, :],
-                                   np.array([np.mean(nu[grp])])))
-            self._groups = groups
+            self._groups = self._groups_from(*self.classes())
         return self._groups
+
+    def _groups_from(self, pa, pb, nu, cls, multi):
+        """:meth:`special_groups` from the arrays of :meth:`classes`."""
+        st, g = self.level_start, self.g
+        groups = []
+        single = ~multi & ((g[pa] > 1) | (g[pb] > 1))
+        if np.any(single):
+            ga_all, gb_all = g[pa[single]], g[pb[single]]
+            sa, sb, snu = pa[single], pb[single], nu[single]
+            for ga, gb in sorted(set(zip(ga_all.tolist(), gb_all.tolist()))):
+                sel = (ga_all == ga) & (gb_all == gb)
+                groups.append((sa[sel], sb[sel], None, None, snu[sel]))
+        if np.any(multi):
+            sel = np.flatnonzero(multi)
+            bounds = np.flatnonzero(np.diff(cls[sel])) + 1
+            for grp in np.split(sel, bounds):
+                I, J = [], []
+                for a, b in zip(pa[grp], pb[grp]):
+                    ma = st[a] + np.arange(g[a])
+                    mb = st[b] + np.arange(g[b])
+                    I.append(np.repeat(ma, mb.size))
+                    J.append(np.tile(mb, ma.size))
+                groups.append((None, None, np.concatenate(I)[None, :], np.concatenate(J)[None, :],
+                               np.array([np.mean(nu[grp])])))
+        return groups
 
     def group_elements(self, grp):
         """Element indices ``(I, J)``, shape ``(P, m)``, of a batch from :meth:`special_groups`."""

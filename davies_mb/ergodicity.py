@@ -386,12 +386,94 @@ def _make_generator(method, spec, couplings, bath, lamb_shift):
     return RedfieldGenerator(spec, couplings, bath, strength=1.0)
 
 
-def _distance_at(gen, X0, T, t, rotating):
+def _distance_at(gen, X0, T, t, rotating, w0_at=None):
     if rotating:  # Davies, interaction picture: the same trace distance (covariance), real arithmetic
+        c = gen._core
+        if T.ndim == 1 and c.all_single and w0_at is not None:
+            d = _distance_split(gen, X0, T, t, w0_at)
+            if d is not None:
+                return d
         X = next(gen._evolve_eig(X0, np.array([t]), rotating=True))
-        return _trace_norm_levels(gen._core, X - T)
+        if T.ndim == 1:  # the target's nu = 0 elements (a stationary state lives inside the levels)
+            X[c.I0, c.J0] -= T
+        else:
+            X -= T
+        return _trace_norm_levels(c, X, overwrite=True)
     D = gen.evolve(X0, [t])[0] - T
     return _trace_norm(D)
+
+
+_SPLIT_REL = 1e-10  # the coherences left out of _distance_split change the trace norm by at most this fraction
+_SPLIT_MAX = 0.6  # ... and the split is used while the kept states are at most this fraction of all
+
+
+def _distance_split(gen, X0, T0, t, w0_at):
+    r"""Half the trace norm of :math:`X(t) - T` from the coherences of the slow states only, with a rigorous
+    bound on the rest (rotating frame, non-degenerate spectrum, ``T`` inside the levels); None when the slow
+    states are too many for this to save work.
+
+    Coherences evolve in closed form, :math:`X_{ab}(t) = X_{ab}(0)\,e^{-\tau r_{ab}}` (:math:`\tau = \lambda^2 t`;
+    pairs of degenerate Bohr classes aside), and :math:`e^{-\tau r_{ab}} = e^{-\tau K_a/2}e^{-\tau K_b/2}
+    e^{\tau G_{ab}}` with :math:`G = \sum_\alpha\gamma_\alpha(0)\,d_\alpha d_\alpha^T \succeq 0`
+    (:math:`d_\alpha` the diagonal of :math:`A_\alpha`). So :math:`Y = X(0)\circ e^{-\tau r}`, with diagonal
+    :math:`y_a = X_{aa}(0)e^{-\tau\Gamma_a}` (:math:`\Gamma_a` the rate out of state a), is positive
+    semidefinite (Schur product theorem). Split the states into S (kept) and F; :math:`D = X(t) - T` differs
+    from :math:`D_{SS} \oplus P_F` (the S block with its coherences, F's populations alone) by :math:`R = \begin{pmatrix}0 & Y_{SF}\\ Y_{FS} & Y_{FF} -
+    \mathrm{diag}\,Y_{FF}\end{pmatrix}`, and :math:`\|R\|_1 \le 2\sqrt{\mathrm{tr}Y_{SS}\,\mathrm{tr}Y_{FF}}
+    + 2\,\mathrm{tr}Y_{FF}` (for :math:`Y \succeq 0`, :math:`\|Y_{SF}\|_1 \le \|Y_{SS}^{1/2}\|_2
+    \|Y_{FF}^{1/2}\|_2`). F is the largest set of states, smallest :math:`y_a` first, for which that bound is
+    below half of ``_SPLIT_REL`` times :math:`\|P\|_1 \le \|D\|_1`. Pairs of degenerate Bohr classes do not follow
+    the closed form; where they touch F, the difference between their true and closed-form values (at most
+    twice its sum in trace norm) takes the other half, the pairs with the largest differences moved to S.
+    One ``eigvalsh`` of the S block then gives the distance to that relative accuracy. Late in a relaxation most
+    states' coherences have decayed by :math:`e^{-\tau\Gamma_a}` and S is a fraction of the states (measured at
+    the epsilon = 1e-3 crossing: 10-16 % at L = 10-12; an eigvalsh of n/2 would already cost 1/8 of n).
+    """
+    c = gen._core
+    if any(c.rate_l[k][0, 0] < 0 for k in range(len(c.A))):  # gamma(0) < 0 would break G >= 0
+        return None
+    x = np.real(np.diagonal(X0))
+    if np.any(x < -1e-14):
+        return None
+    tau = gen._lam2 * t
+    y = np.clip(x, 0.0, None) * np.exp(-tau * np.clip(c.out_rates(), 0.0, None))
+    P = np.real(w0_at(t) - T0)  # the populations (all levels non-degenerate: the nu = 0 block is the diagonal)
+    norm_p = float(np.sum(np.abs(P)))
+    if not norm_p > 0:
+        return None
+    budget = _SPLIT_REL * norm_p  # on ||D||_1 - ||D_SS (+) P_F||_1, half for R_Y, half for the classes below
+    order = np.argsort(y, kind="stable")  # ascending: the first ones go to F
+    tail = np.cumsum(y[order])  # tr Y_FF when the first k+1 of `order` are in F (smallest summed first)
+    total = float(np.sum(y))
+    err = 2.0 * np.sqrt(total * tail) + 2.0 * tail  # >= the bound of the docstring (tr Y_SS <= total)
+    in_f = np.zeros(c.n, dtype=bool)
+    in_f[order[:int(np.searchsorted(err, 0.5 * budget, side="right"))]] = True
+    # pairs of degenerate Bohr classes evolve through their small blocks, not the closed form Y: where they
+    # touch F, R differs from its PSD part by Delta (their true minus closed-form values), ||Delta||_1 <=
+    # 2 sum |Y_true - Y|; the pairs with the largest differences go to S until the rest fits the budget
+    ma, mb = c.multi_pairs()
+    touch = in_f[ma] | in_f[mb]
+    if np.any(touch):
+        a, b = ma[touch], mb[touch]
+        U = np.unique(np.concatenate([a, b]))
+        pos = np.full(c.n, -1, dtype=np.int64)
+        pos[U] = np.arange(U.size)
+        true = next(gen._evolve_eig(X0, np.array([t]), rotating=True, subset=U))[pos[a], pos[b]]
+        closed = X0[a, b] * np.exp(-tau * c.pair_rates(a, b) - 1j * tau * c.pair_shifts(a, b))
+        delta = 2.0 * np.abs(true - closed)
+        big = np.argsort(-delta, kind="stable")
+        rest = np.cumsum(delta[big][::-1])[::-1]  # rest[k] = sum of delta[big[k:]]
+        move = int(np.searchsorted(-rest, -0.5 * budget, side="left"))  # first k with rest[k] <= budget / 2
+        in_f[a[big[:move]]] = False
+        in_f[b[big[:move]]] = False
+    S, F = np.flatnonzero(~in_f), np.flatnonzero(in_f)
+    if S.size > _SPLIT_MAX * c.n:
+        return None
+    Y = next(gen._evolve_eig(X0, np.array([t]), rotating=True, subset=S))
+    Y[np.arange(S.size), np.arange(S.size)] -= T0[S]
+    Y = _hermitian_part_inplace(Y)
+    w = sla.eigh(Y.T, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")
+    return _checked_distance(0.5 * (float(np.sum(np.abs(w))) + float(np.sum(np.abs(P[F])))))
 
 
 def _pinched_distance(c, D, v=None) -> float:
@@ -408,7 +490,22 @@ def _pinched_distance(c, D, v=None) -> float:
     return 0.5 * d0
 
 
-def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
+def _hermitian_part_inplace(D, block: int = 512):
+    """``D <- (D + D^dag)/2`` in place, by blocks of rows (temporaries of ``block x n``, not ``n x n``)."""
+    n = D.shape[0]
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        # the diagonal block and the strip to its left; the strip above is its mirror
+        diag = 0.5 * (D[r0:r1, r0:r1] + D[r0:r1, r0:r1].conj().T)
+        D[r0:r1, r0:r1] = diag
+        if r0:
+            left = 0.5 * (D[r0:r1, :r0] + D[:r0, r0:r1].conj().T)
+            D[r0:r1, :r0] = left
+            D[:r0, r0:r1] = left.conj().T
+    return D
+
+
+def _trace_norm_levels(c, D, rel: float = 1e-10, overwrite: bool = False) -> float:
     r"""Half the trace norm of a Hermitian eigenbasis matrix ``D``, from its level blocks when that is exact
     to ``rel``.
 
@@ -417,16 +514,19 @@ def _trace_norm_levels(c, D, rel: float = 1e-10) -> float:
     :math:`\|D_0\|_1 \le \|D\|_1 \le \|D_0\|_1 + \sqrt{n}\|C\|_F`. Late in a Davies evolution the coherences
     between levels have decayed (their rates are not the slow ones), so the bound is usually below ``rel``
     times the value and the O(n^2) level-block norm is returned; otherwise one ``eigvalsh`` of ``D``.
+    ``overwrite=True``: ``D`` is a temporary of the caller's and is used as the work array (no n x n copy).
     """
-    D = np.add(D, D.conj().T)  # one new array (the caller's D is a temporary of its own)
-    D *= 0.5
+    D = _hermitian_part_inplace(D if overwrite else np.array(D, copy=True))
     v = D[c.I0, c.J0]
     d0 = 2.0 * _pinched_distance(c, None, v)
-    frob2 = float(np.sum(np.abs(D) ** 2)) - float(np.sum(np.abs(v) ** 2))
-    bound = np.sqrt(c.n * max(frob2, 0.0))
+    frob2 = c.norm2_split(D)[1]  # exactly 0 for a matrix inside the levels
+    bound = np.sqrt(c.n * frob2)
     if bound <= rel * d0:
         return _checked_distance(0.5 * d0)
-    return _checked_distance(0.5 * float(np.sum(np.abs(sla.eigvalsh(D, overwrite_a=True, check_finite=False)))))
+    # LAPACK works in Fortran order: the transpose of a C-ordered Hermitian matrix is its complex conjugate,
+    # which has the same eigenvalues, so it is passed as is and overwritten (no copy of n x n)
+    return _checked_distance(0.5 * float(np.sum(np.abs(
+        sla.eigh(D.T, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")))))
 
 
 def _decreasing_root(fun, lt, t_guess, xtol_rel):
@@ -464,26 +564,72 @@ def _decreasing_root(fun, lt, t_guess, xtol_rel):
         path.append((np.exp(lt), f))
     if lo is None or hi is None:
         return float("inf")
+    return _bracketed_root(fun, lo, hi, xtol_rel)
+
+
+def _bracketed_root(fun, lo, hi, xtol_rel):
+    """``brentq`` in t on the bracket ``[e^lo, e^hi]`` of the decreasing ``fun(ln t)`` (its ends already known)."""
     t_lo, t_hi = float(np.exp(lo)), float(np.exp(hi))
     return float(so.brentq(lambda t: fun(np.log(t)) if t not in (t_lo, t_hi) else fun(lo if t == t_lo else hi),
                            t_lo, t_hi, xtol=xtol_rel * min(t_lo, t_hi)))
 
 
-def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational") -> float:
+def _offset_root(f_exact, f_low, lt_low, t_guess, xtol_rel, max_exact: int = 6):
+    r"""Root of the decreasing ``f_exact(ln t)`` from the root ``lt_low`` of a cheap lower model ``f_low``.
+
+    ``f_low <= f_exact`` everywhere and both decrease, so the root lies at or after ``lt_low``. The difference
+    :math:`\delta = f_{exact} - f_{low}` (the coherences' share of the distance) changes slowly: each exact
+    evaluation fixes :math:`\delta` there, the next point solves :math:`f_{low}(t) + \delta = 0` (cheap), and the
+    iteration stops when a step is below ``xtol_rel`` (it contracts by :math:`|\delta'|/|f_{low}'|` per step,
+    typically 1e-4: two exact evaluations). Falls back to a bracketed ``brentq`` on ``f_exact`` otherwise.
+    """
+    lo, hi = lt_low, None  # f_exact(lo) >= f_low(lo) = 0: a lower bracket end without an evaluation
+    lt = lt_low
+    for _ in range(max_exact):
+        fe = f_exact(lt)
+        if fe == 0.0:
+            return float(np.exp(lt))
+        if fe > 0:
+            lo = max(lo, lt)
+        else:
+            hi = lt if hi is None else min(hi, lt)
+        delta = fe - f_low(lt)
+        lt_new = np.log(_decreasing_root(lambda x: f_low(x) + delta, lt, t_guess, 0.01 * xtol_rel))
+        if not np.isfinite(lt_new):
+            break
+        if hi is not None:
+            lt_new = min(max(lt_new, lo), hi)
+        if abs(np.exp(lt_new) - np.exp(lt)) <= xtol_rel * np.exp(lt_new):
+            return float(np.exp(lt_new))
+        lt = lt_new
+    if hi is None:
+        return _decreasing_root(f_exact, lo, t_guess, xtol_rel)
+    return _bracketed_root(f_exact, lo, hi, xtol_rel)
+
+
+def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="computational",
+                       state_basis="computational") -> float:
     r"""The time the trace distance to ``target`` falls to ``epsilon`` (relative accuracy 1e-7).
 
     Under a CPTP semigroup the trace distance to a stationary state never increases, so the crossing is
     unique: :func:`_decreasing_root` on :math:`\ln d - \ln\epsilon`. Each exact evaluation is an ``eigvalsh`` of
-    the whole state; for the Davies generator the search starts where the *pinched* distance (the level
-    blocks alone, a lower bound of the distance computed in O(n^2)) crosses ``epsilon``: the exact crossing
-    lies just after it, so a few exact evaluations suffice.
+    the whole state. For the Davies generator the *pinched* distance (the level blocks alone: an O(n^2) lower
+    bound that also decreases) crosses ``epsilon`` first, and the exact crossing lies just after it:
+    :func:`_offset_root` finds it with two exact evaluations as a rule. ``target_basis="w0"``: ``target`` is
+    the nu = 0 vector of a state inside the levels (no n x n matrix); ``state_basis="eigen"``: ``rho0`` is
+    already the eigenbasis matrix.
     """
     davies = hasattr(gen, "_evolve_eig")
     if davies:
         spec = gen.spectrum
-        X0 = gen._to_eig_state(rho0)
-        T = (np.asarray(target) if target_basis == "eigen" else
-             spec.to_eigenbasis(_checks.as_operator("target", target, spec.dim), check_sector=False))
+        c = gen._core
+        X0 = np.asarray(rho0) if state_basis == "eigen" else gen._to_eig_state(rho0)
+        if target_basis == "w0":
+            T = np.asarray(target)
+        else:
+            T = (np.asarray(target) if target_basis == "eigen" else
+                 spec.to_eigenbasis(_checks.as_operator("target", target, spec.dim), check_sector=False))
+            T = T[c.I0, c.J0] if _inside_levels(c, T) else T
         if np.iscomplexobj(X0) and not np.any(X0.imag):
             X0 = X0.real
         if np.iscomplexobj(T) and not np.any(T.imag):
@@ -491,26 +637,36 @@ def _distance_crossing(gen, rho0, target, epsilon, t_guess, *, target_basis="com
     else:
         X0, T = rho0, target
     cache = {}
+    w0_at = gen._w0_evaluator(X0) if davies else None
 
     def logd(lt):
         if lt not in cache:
-            cache[lt] = np.log(max(_distance_at(gen, X0, T, np.exp(lt), davies), 1e-300)) - np.log(epsilon)
+            d = _distance_at(gen, X0, T, np.exp(lt), davies, w0_at)
+            cache[lt] = np.log(max(d, 1e-300)) - np.log(epsilon)
         return cache[lt]
 
     lt = np.log(t_guess * max(np.log(1 / epsilon), 1.0))
-    if davies:
-        c = gen._core
-        T0 = T[c.I0, c.J0]
+    if not davies:
+        return _decreasing_root(logd, lt, t_guess, 1e-7)
+    T0 = T if T.ndim == 1 else T[c.I0, c.J0]
+    pcache = {}
 
-        def log_pinched(lt_):  # the nu = 0 block alone: no n x n matrix, no coherences between levels
-            v = next(gen._evolve_w0(X0, np.array([np.exp(lt_)]))) - T0
+    def log_pinched(lt_):  # the nu = 0 block alone: no n x n matrix, no coherences between levels
+        if lt_ not in pcache:
+            v = w0_at(np.exp(lt_)) - T0
             v = 0.5 * (v + np.conj(v[c.tpos]))
-            return np.log(max(_pinched_distance(c, None, v), 1e-300)) - np.log(epsilon)
+            pcache[lt_] = np.log(max(_pinched_distance(c, None, v), 1e-300)) - np.log(epsilon)
+        return pcache[lt_]
 
-        t_low = _decreasing_root(log_pinched, lt, t_guess, 1e-4)
-        if np.isfinite(t_low) and t_low > 0:
-            lt = np.log(t_low)
-    return _decreasing_root(logd, lt, t_guess, 1e-7)
+    t_low = _decreasing_root(log_pinched, lt, t_guess, 1e-10)
+    if not (np.isfinite(t_low) and t_low > 0):
+        return _decreasing_root(logd, lt, t_guess, 1e-7)
+    return _offset_root(logd, log_pinched, np.log(t_low), t_guess, 1e-7)
+
+
+def _inside_levels(c, T) -> bool:
+    """True when the eigenbasis matrix ``T`` vanishes exactly between different levels (a stationary state does)."""
+    return int(np.count_nonzero(T)) == int(np.count_nonzero(T[c.I0, c.J0]))
 
 
 def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str = "davies",
@@ -622,12 +778,21 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undamped coherences are reported through the message below
             X_inf = gen1.stationary_state(rho0, basis="eigen")
-        tau_eps = (_distance_crossing(gen1, rho0, X_inf, epsilon, 1.0 / gap1, target_basis="eigen")
-                   if gap1 > 0 else np.inf)
+        c1 = gen1._core
+        inside = _inside_levels(c1, X_inf)  # always, for a stationary state: tr(O X) from the nu = 0 elements
+        finals_e = {name: float(np.real(np.sum(Oe[c1.J0, c1.I0] * X_inf[c1.I0, c1.J0]) if inside
+                                        else np.sum(Oe.T * X_inf))) for name, Oe in zip(names, ops_e)}
+        ops_e = Oe = None  # the expansions hold what the scan needs: n x n arrays fewer from here on
+        if beta is None and kdim == 1:
+            currents_inf = gen1.heat_currents(X_inf, basis="eigen")
         # both states live inside the levels: the level-block norm is exact (no eigvalsh of n x n)
-        dg = (_trace_norm_levels(gen1._core, X_inf - np.diag(spec.gibbs_weights(beta))) if beta is not None
-              else np.nan)  # NESS: no Gibbs state
-        finals_e = {name: float(np.real(np.sum(Oe.T * X_inf))) for name, Oe in zip(names, ops_e)}
+        dg = (_trace_norm_levels(c1, X_inf - np.diag(spec.gibbs_weights(beta)), overwrite=True)
+              if beta is not None else np.nan)  # NESS: no Gibbs state
+        T_inf = X_inf[c1.I0, c1.J0] if inside else X_inf
+        del X_inf
+        tau_eps = (_distance_crossing(gen1, X0e, T_inf, epsilon, 1.0 / gap1, state_basis="eigen",
+                                      target_basis="w0" if T_inf.ndim == 1 else "eigen")
+                   if gap1 > 0 else np.inf)
         for i, lam in enumerate(_progress(lams, progress, "lambda scan")):
             g = gen1.with_strength(lam)
             gap = g.gap()
@@ -676,7 +841,7 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
     elif beta is None:
         steady = "ness"
     if beta is None and method == "davies" and kmax == 1:
-        currents = tuple(float(j) for j in gen1.heat_currents(X_inf, basis="eigen"))
+        currents = tuple(float(j) for j in currents_inf)
     if kmax > 1:
         message = (f"the bath leaves {kmax} stationary states: a conserved quantity survives (see "
                    "dm.recognize). The times above are to the restricted equilibrium the chain reaches, at "

@@ -287,6 +287,10 @@ def diagonalize(system, sector: dict | None = None, *, blocks="auto", level_tol:
         For the full space of a chain: symmetries used to block-diagonalize. ``"auto"`` uses total
         :math:`S^z` when the chain conserves it (one ``eigh`` per sector: much faster than one big one);
         ``None`` forces one dense ``eigh``; a tuple like ``("sz", "k")`` uses those sectors.
+        With ``sector``: the symmetries the sector is further split by. ``"auto"`` uses reflection and spin
+        flip where the chain has them and they are good quantum numbers in the sector (at L = 16, S^z = 0:
+        four blocks instead of one, about 16 times faster); ``None`` keeps one ``eigh`` of the whole sector.
+        The spectrum covers the sector either way.
     level_tol : float, optional
         Level-grouping tolerance (default :func:`default_level_tol`).
 
@@ -305,11 +309,17 @@ def diagonalize(system, sector: dict | None = None, *, blocks="auto", level_tol:
             D = sector_dimension(chain.L, sector)
             if D == 0:
                 raise ValueError(f"sector {sector} is empty for L={chain.L}")
-            check_diagonalize_memory(chain, [sector])
-            P = sector_basis(chain.L, **sector)
-            E, U = _eigh(chain.hamiltonian(sector=sector))
-            blk = _make_block(np.arange(E.size), U, P, sector)
-            return _finish([E], [blk], chain.dim, level_tol, sector=sector)
+            labels = _sub_sectors(chain, sector, blocks)
+            check_diagonalize_memory(chain, labels, sector)
+            if len(labels) == 1:
+                P = sector_basis(chain.L, **sector)
+                E, U = _eigh(chain.hamiltonian(sector=sector))
+                blk = _make_block(np.arange(E.size), U, P, sector)
+                return _finish([E], [blk], chain.dim, level_tol, sector=sector)
+            # the sector's own symmetry blocks: a few small eigh instead of one big one (at L = 16, S^z = 0,
+            # parity x flip: four blocks of ~3200 instead of 12870, ~16 times less work); the eigenvectors are
+            # eigenvectors of H in the sector all the same
+            return _diagonalize_blocks(chain, labels, level_tol, sector=sector)
         if isinstance(blocks, str) and blocks != "auto":
             blocks = (blocks,)
         syms = _auto_blocks(chain) if blocks == "auto" else (tuple(blocks) if blocks else ())
@@ -320,21 +330,11 @@ def diagonalize(system, sector: dict | None = None, *, blocks="auto", level_tol:
             check_diagonalize_memory(chain, [None])
             E, U = _eigh(chain.hamiltonian(sparse=True))
             return _finish([E], [SpectrumBlock(np.arange(E.size), U)], chain.dim, level_tol)
-        from .sectors import sector_basis, sector_labels
+        from .sectors import sector_labels
 
-        Es, blks = [], []
         labels = sector_labels(chain.L, syms)
         check_diagonalize_memory(chain, labels)
-        H = chain.hamiltonian(sparse=True)
-        offset = 0
-        for lab in labels:
-            P = sector_basis(chain.L, **lab)
-            Hs = P.conj().T @ H @ P
-            E, U = _eigh(Hs)
-            blks.append(_make_block(np.arange(offset, offset + E.size), U, P, lab))
-            Es.append(E)
-            offset += E.size
-        return _finish(Es, blks, chain.dim, level_tol)
+        return _diagonalize_blocks(chain, labels, level_tol)
 
     if sector is not None:
         raise ValueError("sector= needs a SpinChain (a bare matrix carries no symmetry information)")
@@ -359,7 +359,7 @@ def eigh_peak_arrays(D: int, dtype=np.float64) -> list:
     return [((D, D), dtype), ((D, D), dtype), ((D, D), dtype), ((2 * D * D + 6 * D + 1,), np.float64)]
 
 
-def check_diagonalize_memory(chain, labels) -> int:
+def check_diagonalize_memory(chain, labels, sector=None) -> int:
     r"""Refuse, before anything is built, a diagonalization of ``chain`` whose peak would not fit.
 
     ``labels`` are the sectors diagonalized one after the other (``[None]``: the full space in one block).
@@ -383,6 +383,8 @@ def check_diagonalize_memory(chain, labels) -> int:
     arrays += eigh_peak_arrays(dims[big], dts[big])[:2] + eigh_peak_arrays(dims[big], dts[big])[3:]
     where = "the full space" if labels == [None] else (
         f"the sector {labels[0]}" if len(labels) == 1 else f"{len(labels)} symmetry blocks (largest {labels[big]})")
+    if sector is not None and len(labels) > 1:
+        where = f"the sector {sector} by {where}"
     return _checks.check_memory_total(
         f"diagonalizing the L={chain.L} {chain.name} chain in {where}, dimension {dims[big]}", arrays,
         hint=("Diagonalize one symmetry sector (dm.diagonalize(chain, sector=dict(sz=0, k=0, ...)), "
@@ -403,6 +405,56 @@ def hamiltonian_bytes(chain, dim: int) -> int:
 
 def _auto_blocks(chain):
     return ("sz",) if "sz" in chain.symmetries and chain.L >= 4 else ()
+
+
+def _diagonalize_blocks(chain, labels, level_tol, sector=None) -> "Spectrum":
+    """One dense ``eigh`` per symmetry block ``labels`` (the sparse H built once, projected per block)."""
+    from .sectors import sector_basis
+
+    H = chain.hamiltonian(sparse=True)
+    Es, blks = [], []
+    offset = 0
+    for lab in labels:
+        P = sector_basis(chain.L, **lab)
+        E, U = _eigh(P.conj().T @ H @ P)
+        blks.append(_make_block(np.arange(offset, offset + E.size), U, P, lab))
+        Es.append(E)
+        offset += E.size
+    return _finish(Es, blks, chain.dim, level_tol, sector=sector)
+
+
+def _sub_sectors(chain, sector: dict, blocks) -> list:
+    r"""The symmetry blocks a sector is diagonalized in: ``[sector]`` or its refinements by ``blocks``.
+
+    ``blocks="auto"`` uses the real symmetries the chain has beyond the sector's labels, where they are good
+    quantum numbers inside it: reflection (``parity``; with a momentum label only at k = 0 and L/2) and spin
+    flip (``flip``; only at S^z = 0 when the sector fixes S^z). ``None`` (or an empty tuple) keeps one block; a
+    tuple names the symmetries to refine by (each must be a symmetry of the chain that the sector leaves
+    free and that is a good quantum number inside it).
+    """
+    from .sectors import sector_dimension
+
+    L = chain.L
+    flip_ok = "flip" in chain.symmetries and "flip" not in sector and sector.get("sz", 0) == 0
+    k = sector.get("k")
+    parity_ok = "parity" in chain.symmetries and "parity" not in sector and (k is None or k == 0 or 2 * k == L)
+    if isinstance(blocks, str) and blocks != "auto":
+        blocks = (blocks,)
+    if blocks == "auto":
+        extra = [s for s, ok in (("parity", parity_ok), ("flip", flip_ok)) if ok]
+    else:
+        extra = list(blocks or ())
+        for s in extra:
+            ok = {"parity": parity_ok, "flip": flip_ok}.get(s, False)
+            if not ok:
+                raise ValueError(
+                    f"blocks={blocks!r} with sector={sector}: {s!r} is not a symmetry this sector can be refined by "
+                    f"(the chain's symmetries: {sorted(chain.symmetries)}; parity needs k = 0 or L/2, flip needs "
+                    "S^z = 0); use blocks='auto' or None")
+    labels = [dict(sector)]
+    for s in extra:
+        labels = [dict(lab, **{s: v}) for lab in labels for v in (1, -1)]
+    return [lab for lab in labels if sector_dimension(L, lab) > 0]
 
 
 def _make_block(cols, U, P, label):

@@ -48,7 +48,7 @@ def test_state_vectors_and_sector_checks_without_dense_eigenvectors(sector10):
     chain, spec = sector10
     gen = dm.DaviesGenerator(spec, chain.parse_operator("z0+z1"), dm.OhmicBath(beta=1.0), strength=0.2)
     rng = np.random.default_rng(11)
-    idx = spec.blocks[0].rows
+    idx = np.sort(dm.sectors.sector_basis(10, sz=0).tocoo().row)  # the S^z = 0 basis states
     psi = np.zeros(spec.dim, dtype=complex)
     psi[idx] = rng.normal(size=idx.size) + 1j * rng.normal(size=idx.size)
     psi /= np.linalg.norm(psi)
@@ -111,3 +111,72 @@ def test_secular_check_tail_reports_the_stricter_energy_tail_limit():
     assert not tail.in_secular_regime[0]
     with pytest.raises(ValueError, match="secular_check"):
         dm.teq_scan(chain, A, bath, [lam], initial=psi, progress=False, secular_check="yes")
+
+
+def _split_case(kind, lamb_shift):
+    import reference_systems as rs
+
+    rng = np.random.default_rng(17)
+    d = 7
+    E = rs.energies_of_kind(rng, d, kind)  # "ladder": every Bohr frequency degenerate (all states forced into S)
+    H = rs.hamiltonian_with_spectrum(rng, E, real=False)
+    A = [rs.random_hermitian(rng, d, real=False) for _ in range(2)]
+    gen = dm.DaviesGenerator(dm.diagonalize(H), A, dm.OhmicBath(beta=0.7), strength=1.0, lamb_shift=lamb_shift)
+    psi = rng.normal(size=d) + 1j * rng.normal(size=d)
+    rho0 = np.outer(psi, psi.conj()) / np.vdot(psi, psi).real
+    X0 = gen._to_eig_state(rho0)
+    T0 = np.real(np.diagonal(gen.stationary_state(rho0, basis="eigen")))
+    return gen, X0, T0
+
+
+@pytest.mark.parametrize("kind,lamb_shift", [("generic", False), ("generic", True), ("ladder", False)])
+def test_distance_from_the_slow_states_equals_the_full_trace_norm(kind, lamb_shift, monkeypatch):
+    """The split distance (S block exact, the rest bounded rigorously, ergodicity._distance_split) equals the
+    trace norm of the whole state, whatever S ends up being (all states when every Bohr class is degenerate)."""
+    from davies_mb import ergodicity as erg
+
+    monkeypatch.setattr(erg, "_SPLIT_MAX", 1.0)  # always split, even when S is most of the states
+    gen, X0, T0 = _split_case(kind, lamb_shift)
+    assert gen._core.all_single
+    w0_at = gen._w0_evaluator(X0)
+    gap = gen.gap()
+    for tg in (0.1, 1.0, 3.0, 10.0):
+        t = tg / gap
+        full = next(gen._evolve_eig(X0, np.array([t]), rotating=True))
+        full[np.diag_indices(X0.shape[0])] -= T0
+        ref = 0.5 * np.sum(np.abs(np.linalg.eigvalsh(0.5 * (full + full.conj().T))))
+        got = erg._distance_split(gen, X0, T0, t, w0_at)
+        assert got is not None
+        assert_allclose(got, ref, rtol=1e-12)
+        # the principal submatrix route equals the full evolution's submatrix
+        S = np.array([0, 2, 3, 6])
+        sub = next(gen._evolve_eig(X0, np.array([t]), rotating=True, subset=S))
+        assert_allclose(sub, next(gen._evolve_eig(X0, np.array([t]), rotating=True))[np.ix_(S, S)], atol=1e-15)
+
+
+def test_distance_split_keeps_few_states_late_in_the_relaxation(sector10):
+    # L = 10 sector: at the epsilon = 1e-3 crossing (t gap ~ 2) the coherences of all but ~16 % of the states have
+    # decayed below the bound: one eigvalsh of ~40 states instead of 252, same distance to round-off
+    from davies_mb import ergodicity as erg
+
+    chain, spec = sector10
+    gen = dm.DaviesGenerator(spec, chain.parse_operator("z0+z1"), dm.OhmicBath(beta=1.0), strength=1.0)
+    psi = dm.product_state(10, "neel")
+    X0 = gen._to_eig_state(psi)
+    T0 = np.real(np.diagonal(gen.stationary_state(psi, basis="eigen")))
+    kept = []
+    orig = gen._evolve_eig
+
+    def spy(*args, subset=None, **kw):
+        if subset is not None:
+            kept.append(len(subset))
+        return orig(*args, subset=subset, **kw)
+
+    gen._evolve_eig = spy
+    t = 2.0 / gen.gap()
+    got = erg._distance_at(gen, X0, T0, t, True, gen._w0_evaluator(X0))
+    full = orig(X0, np.array([t]), rotating=True)
+    D = next(full)
+    D[np.diag_indices(spec.n)] -= T0
+    assert_allclose(got, 0.5 * np.sum(np.abs(np.linalg.eigvalsh(D))), rtol=1e-12)
+    assert kept and kept[0] < 0.2 * spec.n

@@ -222,6 +222,12 @@ def test_random_systems_at_every_temperature(seed, d, kind, log_bw):
     S = bf.davies_superoperator(H, [A], [bath.gamma], lam=lam)
     nrm = np.linalg.norm(S)
     assume(nrm > 1e-8)  # H = c * 1 at beta = inf: L = 0, and the brute force's relative rank is meaningless
+    # a relaxation rate between round-off and 1e-7 of the norm (an uphill rate e^{-beta w} ~ 1e-9) makes the
+    # kernel numerically ambiguous for both codes (seed 0, d = 4, 'degenerate', log_bw = 1.3125: the rate
+    # 1.06e-9 counts as zero, and the brute force's null-space projection is then off by 0.1 while the
+    # generator's equals exp(tS) rho0 at t = 1e3 to 1e-7): such draws test nothing
+    rates = -np.real(np.linalg.eigvals(S))
+    assume(not np.any((rates > 1e-13 * nrm) & (rates < 1e-7 * nrm)))
     assert gen.kernel_dimension() == bf.kernel_dimension(S)
     if gen.kernel_dimension() < d * d:
         assert abs(gen.gap() - bf.gap(S)) <= 1e-8 * nrm
