@@ -38,7 +38,7 @@ _GAMMA_CACHE_BYTES = 2**28
 _PAIRS_CACHE = 2 * 10**7
 # A real symmetric piece of the nu = 0 block above this size keeps its eigenvectors in factored form
 # (Householder reflectors and the tridiagonal eigenvectors, davies_mb._tridiagonal): half the work of eigh
-_FACTORED_MIN = 6000
+_FACTORED_MIN = 2000
 
 
 

@@ -255,6 +255,13 @@ def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
     """A density matrix or normalized state vector (computational basis, dense or sparse) in the eigenbasis,
     block by block, after checking it is a state; for a one-sector spectrum, refuses a state with weight outside
     the sector."""
+    out = _state_in_eigenbasis(spec, rho0)
+    return np.outer(out, out.conj()) if out.ndim == 1 else out
+
+
+def _state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
+    """:func:`state_in_eigenbasis`, but a pure state comes back as its coefficient vector ``c`` (the matrix is
+    ``c c^dag``), so that callers needing a few elements never form an ``n x n`` matrix."""
     rho = _checks.check_density_matrix("rho0", rho0, spec.dim)  # Hermitian, trace 1, positive, right shape
     i = _basis_state(rho)
     if rho.ndim == 1 or i is not None:  # a pure state: its eigenbasis coefficients, no d x d matrix
@@ -268,7 +275,7 @@ def state_in_eigenbasis(spec: Spectrum, rho0) -> np.ndarray:
                 f"rho0 has weight {abs(out):.3g} outside the sector {spec.sector} that the "
                 "spectrum covers; project it first or diagonalize the full space"
             )
-        return np.outer(cvec, cvec.conj())
+        return cvec
     X0 = spec.to_eigenbasis(rho, check_sector=False)  # block by block, no d x d x d product
     if spec.n < spec.dim:
         tr_full, tr_sec = rho.trace(), np.trace(X0)
@@ -707,14 +714,16 @@ class DaviesGenerator:
         """
         _checks.check_choice("basis", basis, ("computational", "eigen"))
         c = self._core
-        X0 = self._to_eig_state(rho0)
+        X0 = _state_in_eigenbasis(self.spectrum, rho0)
+        # only its nu = 0 elements are needed: a pure state's from its coefficients (no n x n matrix)
+        w0 = (X0[c.I0] * X0[c.J0].conj()) / (c.scale[c.I0] * c.scale[c.J0]) if X0.ndim == 1 else self._eig_to_w0(X0)
         if self.gap() == 0.0:
             _checks.warn(
                 "the generator has undamped coherences (gap = 0, see persistent_oscillations()): rho(t) keeps "
                 "oscillating and stationary_state returns its long-time average"
             )
         Rk, Lk = self._kernel()
-        coeff = Lk.conj().T @ self._eig_to_w0(X0)
+        coeff = Lk.conj().T @ w0
         f = c.scale[c.I0] * c.scale[c.J0]
         return self._state_out((Rk @ coeff) * f, "the stationary state", basis=basis)
 

@@ -418,12 +418,12 @@ def _distance_split(gen, X0, T0, t, w0_at):
     (:math:`d_\alpha` the diagonal of :math:`A_\alpha`). So :math:`Y = X(0)\circ e^{-\tau r}`, with diagonal
     :math:`y_a = X_{aa}(0)e^{-\tau\Gamma_a}` (:math:`\Gamma_a` the rate out of state a), is positive
     semidefinite (Schur product theorem). Split the states into S (kept) and F; :math:`D = X(t) - T` differs
-    from :math:`D_{SS} \oplus P_F` (the S block with its coherences, F's populations alone) by :math:`R = \begin{pmatrix}0 & Y_{SF}\\ Y_{FS} & Y_{FF} -
-    \mathrm{diag}\,Y_{FF}\end{pmatrix}`, and :math:`\|R\|_1 \le 2\sqrt{\mathrm{tr}Y_{SS}\,\mathrm{tr}Y_{FF}}
-    + 2\,\mathrm{tr}Y_{FF}` (for :math:`Y \succeq 0`, :math:`\|Y_{SF}\|_1 \le \|Y_{SS}^{1/2}\|_2
+    from :math:`D_{SS} \oplus P_F` (the S block with its coherences, F's populations alone) by
+    :math:`R = \begin{pmatrix}0 & Y_{SF}\\ Y_{FS} & Y_{FF} - \mathrm{diag}\,Y_{FF}\end{pmatrix}`, and
+    :math:`\|R\|_1 \le 2\sqrt{\mathrm{tr}Y_{SS}\,\mathrm{tr}Y_{FF}} + 2\,\mathrm{tr}Y_{FF}` (for :math:`Y \succeq 0`, :math:`\|Y_{SF}\|_1 \le \|Y_{SS}^{1/2}\|_2
     \|Y_{FF}^{1/2}\|_2`). F is the largest set of states, smallest :math:`y_a` first, for which that bound is
-    below half of ``_SPLIT_REL`` times :math:`\|P\|_1 \le \|D\|_1`. Pairs of degenerate Bohr classes do not follow
-    the closed form; where they touch F, the difference between their true and closed-form values (at most
+    below half of ``_SPLIT_REL`` times :math:`\|P\|_1 \le \|D\|_1`. Pairs of degenerate Bohr classes do not
+    follow the closed form; where they touch F, the difference between their true and closed-form values (at most
     twice its sum in trace norm) takes the other half, the pairs with the largest differences moved to S.
     One ``eigvalsh`` of the S block then gives the distance to that relative accuracy. Late in a relaxation most
     states' coherences have decayed by :math:`e^{-\tau\Gamma_a}` and S is a fraction of the states (measured at
@@ -766,6 +766,8 @@ def teq_scan(system, couplings, bath, strengths, *, initial="neel", method: str 
         # lambda-independent pieces: kernel, final state, mode expansions, distance crossing at lambda = 1
         expansions = []
         X0e = gen1._to_eig_state(rho0)  # basis changes once: (n, n) matrices in the eigenbasis of H
+        # the nu = 0 block's decomposition first, before the observables' n x n matrices exist (memory peak)
+        gen1._w0_evaluator(X0e)
         ops_e = [op_in_eigenbasis(spec, op, f"observables[{name!r}]") for name, op in zip(names, ops)]
         for Oe in ops_e:
             try:
