@@ -436,3 +436,24 @@ def test_chain_sector_errors():
         dm.diagonalize(dm.xxz(6, 0.5), blocks=("k",))
     with pytest.raises(ValueError, match="sz"):
         dm.diagonalize(dm.xxz(6, 0.5, hx=0.2), blocks=("sz",))
+
+
+def test_sector_split_by_its_own_symmetries():
+    """diagonalize(chain, sector) refines the sector by reflection and spin flip (issue 13: four ~3200 blocks instead
+    of one eigh of 12870 at L = 16); the spectrum, eigenprojections and sector are those of one eigh of the sector."""
+    chain = dm.xxz(8, 0.5, j2=0.3)
+    one = dm.diagonalize(chain, sector=dict(sz=0), blocks=None)
+    split = dm.diagonalize(chain, sector=dict(sz=0))
+    assert len(one.blocks) == 1 and len(split.blocks) == 4
+    assert split.sector == one.sector == {"sz": 0}
+    assert {frozenset(b.label.items()) for b in split.blocks} == {
+        frozenset(dict(sz=0, parity=p, flip=f).items()) for p in (1, -1) for f in (1, -1)}
+    np.testing.assert_allclose(split.energies, one.energies, atol=1e-12)
+    H = chain.hamiltonian()
+    np.testing.assert_allclose(split.to_eigenbasis(H), np.diag(split.energies), atol=1e-12)
+    only_parity = dm.diagonalize(chain, sector=dict(sz=1))  # flip is no symmetry at S^z = 1
+    assert {tuple(sorted(b.label)) for b in only_parity.blocks} == {("parity", "sz")}
+    with pytest.raises(ValueError, match="flip needs"):
+        dm.diagonalize(chain, sector=dict(sz=1), blocks=("flip",))
+    with pytest.raises(ValueError, match="parity"):
+        dm.diagonalize(dm.xxz(8, 0.5, j2=0.3, bc="periodic"), sector=dict(sz=0, k=1), blocks=("parity",))
