@@ -113,7 +113,7 @@ def test_secular_check_tail_reports_the_stricter_energy_tail_limit():
         dm.teq_scan(chain, A, bath, [lam], initial=psi, progress=False, secular_check="yes")
 
 
-def _split_case(kind, lamb_shift):
+def _split_case(kind, lamb_shift, two_temperatures=False):
     import reference_systems as rs
 
     rng = np.random.default_rng(17)
@@ -121,7 +121,8 @@ def _split_case(kind, lamb_shift):
     E = rs.energies_of_kind(rng, d, kind)  # "ladder": every Bohr frequency degenerate (all states forced into S)
     H = rs.hamiltonian_with_spectrum(rng, E, real=False)
     A = [rs.random_hermitian(rng, d, real=False) for _ in range(2)]
-    gen = dm.DaviesGenerator(dm.diagonalize(H), A, dm.OhmicBath(beta=0.7), strength=1.0, lamb_shift=lamb_shift)
+    bath = [dm.OhmicBath(beta=0.7), dm.OhmicBath(beta=3.0)] if two_temperatures else dm.OhmicBath(beta=0.7)
+    gen = dm.DaviesGenerator(dm.diagonalize(H), A, bath, strength=1.0, lamb_shift=lamb_shift)
     psi = rng.normal(size=d) + 1j * rng.normal(size=d)
     rho0 = np.outer(psi, psi.conj()) / np.vdot(psi, psi).real
     X0 = gen._to_eig_state(rho0)
@@ -129,14 +130,15 @@ def _split_case(kind, lamb_shift):
     return gen, X0, T0
 
 
-@pytest.mark.parametrize("kind,lamb_shift", [("generic", False), ("generic", True), ("ladder", False)])
-def test_distance_from_the_slow_states_equals_the_full_trace_norm(kind, lamb_shift, monkeypatch):
+@pytest.mark.parametrize("kind,lamb_shift,two", [("generic", False, False), ("generic", True, False),
+                                                ("ladder", False, False), ("generic", False, True)])
+def test_distance_from_the_slow_states_equals_the_full_trace_norm(kind, lamb_shift, two, monkeypatch):
     """The split distance (S block exact, the rest bounded rigorously, ergodicity._distance_split) equals the
     trace norm of the whole state, whatever S ends up being (all states when every Bohr class is degenerate)."""
     from davies_mb import ergodicity as erg
 
     monkeypatch.setattr(erg, "_SPLIT_MAX", 1.0)  # always split, even when S is most of the states
-    gen, X0, T0 = _split_case(kind, lamb_shift)
+    gen, X0, T0 = _split_case(kind, lamb_shift, two)  # two: baths at two temperatures (a NESS target)
     assert gen._core.all_single
     w0_at = gen._w0_evaluator(X0)
     gap = gen.gap()
